@@ -1,0 +1,42 @@
+/**
+ * protoloop: Python asyncio's Transports and Protocols for Node.js.
+ *
+ * Everything public is exported from here; the list is pinned by a test.
+ *
+ * @module
+ */
+export type {
+  ConnectAcceptedSocketOptions,
+  CreateConnectionOptions,
+  CreateUnixConnectionOptions,
+} from './connect.js';
+export { socketpair } from './connect.js';
+export type { ExceptionContext, ExceptionHandler } from './context.js';
+export {
+  CancelledError,
+  IncompleteReadError,
+  InvalidStateError,
+  LimitOverrunError,
+  SendfileNotAvailableError,
+} from './errors.js';
+export { Future } from './futures.js';
+export { Handle, TimerHandle } from './handles.js';
+export { EventLoop, getRunningLoop, run } from './loop.js';
+export {
+  BaseProtocol,
+  BufferedProtocol,
+  DatagramProtocol,
+  Protocol,
+  SubprocessProtocol,
+} from './protocols.js';
+export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
+export type {
+  Address,
+  BaseTransport,
+  Bytes,
+  DatagramTransport,
+  ReadTransport,
+  SubprocessTransport,
+  Transport,
+  WriteTransport,
+} from './transports/interfaces.js';

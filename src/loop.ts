@@ -1,0 +1,296 @@
+/**
+ * The event loop: asyncio's loop API on top of Node's own event loop. One
+ * ready queue drained per turn, timers, futures, the exception handler, and
+ * the methods that create transports and servers.
+ *
+ * @module
+ */
+import type * as net from 'node:net';
+import { inspect } from 'node:util';
+import {
+  type ConnectAcceptedSocketOptions,
+  type CreateConnectionOptions,
+  type CreateUnixConnectionOptions,
+  connectAcceptedSocket,
+  createConnection,
+  createUnixConnection,
+} from './connect.js';
+import type { ExceptionContext, ExceptionHandler } from './context.js';
+import { Future } from './futures.js';
+import { Handle, TimerHandle } from './handles.js';
+import {
+  type CreateServerOptions,
+  type CreateUnixServerOptions,
+  createServer,
+  createUnixServer,
+  type Server,
+} from './server.js';
+import type { Transport } from './transports/interfaces.js';
+
+/** Anything the loop tracks so that `run()` can close what is still open. */
+export interface Closable {
+  close(): void;
+}
+
+/**
+ * asyncio's event loop, as a façade over Node's: `callSoon` callbacks go
+ * through one ready queue drained once per turn (one `setImmediate` per
+ * turn, not one per callback); `callLater`/`callAt` use Node timers;
+ * durations are seconds.
+ *
+ * The transport-creating methods (`createConnection`, `createServer`, ...)
+ * validate their arguments and delegate to the module of their transport
+ * kind; this file holds the scheduling core.
+ */
+export class EventLoop {
+  #ready: Handle[] = [];
+  #drainScheduled = false;
+  #handler: ExceptionHandler | null = null;
+  /** @internal Transports and servers created through this loop and still open. */
+  readonly _open = new Set<Closable>();
+  #openWaiters: Array<() => void> = [];
+
+  /** The loop's monotonic clock, in seconds. */
+  time(): number {
+    return performance.now() / 1000;
+  }
+
+  /** Schedule `callback(...args)` on the next turn of the loop, after callbacks already scheduled. */
+  callSoon<A extends any[]>(callback: (...args: A) => void, ...args: A): Handle {
+    checkCallback(callback, 'callSoon');
+    const h = new Handle(callback, args, this);
+    this._schedule(h);
+    return h;
+  }
+
+  /** @internal Append a handle to the ready queue. */
+  _schedule(h: Handle): void {
+    this.#ready.push(h);
+    if (!this.#drainScheduled) {
+      this.#drainScheduled = true;
+      setImmediate(this.#drain);
+    }
+  }
+
+  /**
+   * Run the callbacks that were ready when this turn started; those they
+   * schedule run on the next turn, as in asyncio's `_run_once`.
+   */
+  #drain = (): void => {
+    this.#drainScheduled = false;
+    const batch = this.#ready;
+    this.#ready = [];
+    for (let i = 0; i < batch.length; i++) batch[i]!._run();
+  };
+
+  /** Schedule `callback(...args)` after `delay` seconds. */
+  callLater<A extends any[]>(delay: number, callback: (...args: A) => void, ...args: A): TimerHandle {
+    if (typeof delay !== 'number' || Number.isNaN(delay)) {
+      throw new TypeError(`delay must be a number, got ${inspect(delay)}`);
+    }
+    return this.callAt(this.time() + delay, callback, ...args);
+  }
+
+  /** Schedule `callback(...args)` at `when`, a time of `loop.time()`. */
+  callAt<A extends any[]>(when: number, callback: (...args: A) => void, ...args: A): TimerHandle {
+    if (typeof when !== 'number' || Number.isNaN(when)) {
+      throw new TypeError(`when must be a number, got ${inspect(when)}`);
+    }
+    checkCallback(callback, 'callAt');
+    const h = new TimerHandle(when, callback, args, this);
+    const ms = Math.max(0, (when - this.time()) * 1000);
+    // Node clamps delays above 2^31-1 ms to 1 ms; keep far timers far.
+    h._timer = setTimeout(runTimer, Math.min(ms, 2 ** 31 - 1), h);
+    return h;
+  }
+
+  /** A new Future bound to this loop. */
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>(this);
+  }
+
+  /** Set (or with null, reset) the handler that `callExceptionHandler` calls. */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new TypeError(`A callable object or None is expected, got ${inspect(handler)}`);
+    }
+    this.#handler = handler;
+  }
+
+  /** The current exception handler, or null for the default. */
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.#handler;
+  }
+
+  /**
+   * Print the context as asyncio's default handler logs it: the message,
+   * then `key: value` for the other keys sorted by name, then the
+   * exception's stack.
+   */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || 'Unhandled exception in event loop'];
+    for (const key of Object.keys(context).sort()) {
+      if (key === 'message' || key === 'exception') continue;
+      lines.push(`${key}: ${inspect(context[key], { depth: 1, breakLength: Infinity })}`);
+    }
+    const exc = context.exception;
+    if (exc !== undefined && exc !== null) {
+      lines.push(exc instanceof Error && exc.stack ? exc.stack : inspect(exc));
+    }
+    console.error(lines.join('\n'));
+  }
+
+  /** Call the custom exception handler if set, else the default; never throws. */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.#handler;
+    if (handler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch {
+        // The default handler only prints; nothing sensible remains to do.
+      }
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (exc) {
+      try {
+        this.defaultExceptionHandler({
+          message: 'Unhandled error in exception handler',
+          exception: exc instanceof Error ? exc : new Error(String(exc)),
+          context,
+        });
+      } catch {
+        // As above.
+      }
+    }
+  }
+
+  // ---- transports and servers ------------------------------------------------
+
+  /**
+   * Open a TCP connection (or wrap `options.sock`) and bind a protocol to it.
+   * Resolves with `[transport, protocol]` after `connectionMade` ran.
+   * Every resolved address is tried in order (or raced with
+   * `happyEyeballsDelay`); `signal` aborts a pending attempt.
+   */
+  createConnection<P>(
+    protocolFactory: () => P,
+    host?: string | null,
+    port?: number | null,
+    options?: CreateConnectionOptions,
+  ): Promise<[Transport, P]> {
+    return createConnection(this, protocolFactory, host, port, options);
+  }
+
+  /**
+   * Listen on `host` (a name, a list of names, or null for all interfaces)
+   * and `port` (0 for an ephemeral port), or serve `options.sock`.
+   */
+  createServer(
+    protocolFactory: () => unknown,
+    host?: string | readonly string[] | null,
+    port?: number | null,
+    options?: CreateServerOptions,
+  ): Promise<Server> {
+    return createServer(this, protocolFactory, host, port, options);
+  }
+
+  /** Connect to the Unix socket at `path` (or wrap `options.sock`). */
+  createUnixConnection<P>(
+    protocolFactory: () => P,
+    path?: string | null,
+    options?: CreateUnixConnectionOptions,
+  ): Promise<[Transport, P]> {
+    return createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  /** Listen on the Unix socket at `path` (a stale socket file is replaced). */
+  createUnixServer(
+    protocolFactory: () => unknown,
+    path?: string | null,
+    options?: CreateUnixServerOptions,
+  ): Promise<Server> {
+    return createUnixServer(this, protocolFactory, path, options);
+  }
+
+  /** Bind a protocol to a socket accepted outside protoloop (server side for TLS). */
+  connectAcceptedSocket<P>(
+    protocolFactory: () => P,
+    sock: net.Socket,
+    options?: ConnectAcceptedSocketOptions,
+  ): Promise<[Transport, P]> {
+    return connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /** @internal Track something `run()` must close; untrack it with `_forget`. */
+  _track(c: Closable): void {
+    this._open.add(c);
+  }
+
+  /** @internal */
+  _forget(c: Closable): void {
+    if (this._open.delete(c) && this._open.size === 0) {
+      const waiters = this.#openWaiters;
+      this.#openWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** @internal Close everything still open and wait until it is gone. */
+  async _closeAll(): Promise<void> {
+    for (const c of [...this._open]) {
+      try {
+        c.close();
+      } catch (exc) {
+        this.callExceptionHandler({
+          message: 'Error while closing at the end of run()',
+          exception: exc as Error,
+        });
+      }
+    }
+    if (this._open.size > 0) {
+      await new Promise<void>((resolve) => this.#openWaiters.push(resolve));
+    }
+  }
+
+  [inspect.custom](): string {
+    return `<EventLoop running=true ready=${this.#ready.length} open=${this._open.size}>`;
+  }
+}
+
+function runTimer(h: TimerHandle): void {
+  h._timer = null;
+  h._run();
+}
+
+function checkCallback(cb: unknown, method: string): void {
+  if (typeof cb !== 'function') {
+    throw new TypeError(`a callable object was expected by ${method}(), got ${inspect(cb)}`);
+  }
+}
+
+let theLoop: EventLoop | null = null;
+
+/** The loop of this thread. Under Node a loop is always running. */
+export function getRunningLoop(): EventLoop {
+  if (theLoop === null) theLoop = new EventLoop();
+  return theLoop;
+}
+
+/**
+ * asyncio.run: await `main()`, then close every transport and server made
+ * through the loop that is still open (waiting for their `connectionLost`),
+ * then resolve with main's result or reject with its error.
+ */
+export async function run<T>(main: () => Promise<T>): Promise<T> {
+  if (typeof main !== 'function') {
+    throw new TypeError(`a coroutine function was expected, got ${inspect(main)}`);
+  }
+  const loop = getRunningLoop();
+  try {
+    return await main();
+  } finally {
+    await loop._closeAll();
+  }
+}

@@ -1,0 +1,484 @@
+/**
+ * One stream transport over a Node `net.Socket` (TCP, Unix, accepted sockets,
+ * and `tls.TLSSocket`, which is a `net.Socket`): asyncio's
+ * `_SelectorSocketTransport` semantics on Node's handles.
+ *
+ * Read path, chosen once per socket: sockets that protoloop creates (client
+ * connections and accepted connections) read with Node's `onread` into
+ * memory the transport hands out (see {@link ReadHook}); a socket the user
+ * passes in (`sock`) is read through `'data'` events, whose chunks Node
+ * allocates afresh per read and so are already owned.
+ *
+ * Write path: try the write at once when nothing is unsent; otherwise copy
+ * into the transport's own queue and flush the whole queue as one vectored
+ * write when the kernel has taken everything before it. The transport keeps
+ * the byte counts, so flow control is exact to the byte.
+ *
+ * @module
+ */
+import type * as net from 'node:net';
+import { inspect } from 'node:util';
+import { InvalidStateError } from '../errors.js';
+import type { EventLoop } from '../loop.js';
+import {
+  asError,
+  ConnState,
+  FAILED,
+  isBufferedProtocol,
+  TransportBase,
+  toBuffer,
+} from './base.js';
+import type { AnyProtocol, Bytes, Transport } from './interfaces.js';
+
+/** asyncio reads at most 256 KiB per readiness event (max_size); so do we. */
+export const MAX_READ = 256 * 1024;
+/** The first region a connection reads into after its first read. */
+const MIN_REGION = 16 * 1024;
+
+/**
+ * One shared buffer that every connection's *first* read lands in. Safe to
+ * share because libuv calls the read callback synchronously after each
+ * read() and the callback copies the bytes out before any other socket can
+ * read: JavaScript runs one read callback at a time. It keeps idle
+ * connections from each reserving a region of their own (memory per idle
+ * connection stays that of a raw Node socket).
+ */
+const scratch = Buffer.allocUnsafeSlow(MAX_READ);
+
+/**
+ * The `onread` option for a socket protoloop creates, bound to its transport
+ * once that exists. Node calls `buffer()` once when the handle is set up and
+ * again after every read (for the next read), and `callback(n, buf)` after
+ * every read with the buffer the bytes went into.
+ */
+export class ReadHook {
+  /** @internal */ _t: StreamTransport | null = null;
+  readonly onread: net.OnReadOpts = {
+    buffer: (): Uint8Array => (this._t === null ? scratch : this._t._nextReadBuffer()),
+    callback: (n: number, buf: Uint8Array): boolean =>
+      this._t === null ? false : this._t._onRead(n, buf),
+  };
+}
+
+/** Construction options of a stream transport. */
+export interface StreamTransportInit {
+  /** Present when the socket was created with this hook's `onread`. */
+  readHook?: ReadHook | null;
+  /** Extra info entries that override what is read from the socket. */
+  extra?: Record<string, unknown>;
+  /** Called once connectionMade has run (resolves the creating promise). */
+  onMade?: () => void;
+}
+
+/** A socket's address as asyncio reports it: `[host, port]`, or a path for Unix sockets. */
+function addressOf(info: net.AddressInfo | string | {} | null | undefined): unknown {
+  if (info === null || info === undefined) return undefined;
+  if (typeof info === 'string') return info;
+  const a = info as Partial<net.AddressInfo>;
+  if (typeof a.address === 'string' && typeof a.port === 'number') return [a.address, a.port];
+  return undefined;
+}
+
+/** The stream transport. Instances come from the loop's create* methods. */
+export class StreamTransport extends TransportBase implements Transport {
+  /** @internal */ readonly _sock: net.Socket;
+  #hook: ReadHook | null;
+  /** True when the current protocol has getBuffer (decided at setProtocol, not per read). */
+  #buffered: boolean;
+  /** The connection's own read region (onread path); null until its first read. */
+  #region: Uint8Array | null = null;
+  #regionWant = MIN_REGION;
+  /** The protocol buffer handed to Node for the next read, and whose it is. */
+  #protoBuf: Uint8Array | null = null;
+  #protoBufOwner: object | null = null;
+  /** pauseReading() is in effect. */
+  #paused = false;
+  /** Reading was started (after connectionMade). */
+  #started = false;
+  #eofReceived = false;
+  #eofWritten = false;
+  #endCalled = false;
+  /** Bytes queued in the transport, not yet given to the socket (copies). */
+  #queue: Buffer[] = [];
+  #queued = 0;
+  /** @internal Set while loop.sendfile() owns the transport. */
+  _sendfileActive = false;
+
+  constructor(loop: EventLoop, sock: net.Socket, protocol: AnyProtocol, init: StreamTransportInit = {}) {
+    super(loop, protocol);
+    this._sock = sock;
+    this.#buffered = isBufferedProtocol(protocol);
+    this.#hook = init.readHook ?? null;
+    if (this.#hook !== null) this.#hook._t = this;
+
+    this._extra.socket = sock;
+    try {
+      this._extra.sockname = addressOf(sock.address());
+    } catch {
+      // getsockname failed: asyncio reports None.
+    }
+    if (typeof sock.remoteAddress === 'string' && typeof sock.remotePort === 'number') {
+      this._extra.peername = [sock.remoteAddress, sock.remotePort];
+    }
+    Object.assign(this._extra, init.extra);
+    if (sock.remoteFamily === 'IPv4' || sock.remoteFamily === 'IPv6') sock.setNoDelay(true);
+
+    // Reading starts after connectionMade, never before (semantics 10.6).
+    sock.pause();
+    sock.on('end', onEnd);
+    sock.on('error', onError);
+    sock.on('close', onClose);
+    if (this.#hook === null) sock.on('data', onData);
+    (sock as any)[kTransport] = this;
+
+    loop._track(this);
+    this._scheduleConnectionMade(() => {
+      this.#started = true;
+      if (this._state === ConnState.OPEN && !this.#paused) sock.resume();
+      init.onMade?.();
+    });
+  }
+
+  protected get _kind(): string {
+    return 'socket';
+  }
+
+  // ---- reading ----------------------------------------------------------------
+
+  isReading(): boolean {
+    return this._state === ConnState.OPEN && !this.#paused;
+  }
+
+  pauseReading(): void {
+    if (this._state !== ConnState.OPEN || this.#paused) return;
+    this.#paused = true;
+    this._sock.pause();
+  }
+
+  resumeReading(): void {
+    if (this._state !== ConnState.OPEN || !this.#paused) return;
+    this.#paused = false;
+    if (this.#started && !this.#eofReceived) this._sock.resume();
+  }
+
+  protected override _protocolChanged(): void {
+    this.#buffered = isBufferedProtocol(this._protocol);
+  }
+
+  /**
+   * @internal The buffer Node reads into next. For a BufferedProtocol that is
+   * the protocol's own buffer (zero copy); otherwise the connection's region.
+   * Called by Node right after `_onRead` returns.
+   */
+  _nextReadBuffer(): Uint8Array {
+    this.#protoBuf = null;
+    if (this.#buffered && this._state === ConnState.OPEN && this.#started && !this.#paused) {
+      const buf = this.#getProtocolBuffer(-1);
+      if (buf !== null) {
+        this.#protoBuf = buf;
+        this.#protoBufOwner = this._protocol;
+        return buf;
+      }
+    }
+    return this.#region ?? scratch;
+  }
+
+  /** getBuffer(sizehint) validated; null after a failure (already fatal). */
+  #getProtocolBuffer(sizehint: number): Uint8Array | null {
+    const r = this._callData('getBuffer', 'get_buffer', sizehint);
+    if (r === FAILED) return null;
+    let buf: Uint8Array;
+    try {
+      buf = toBuffer(r, 'get_buffer() result');
+    } catch (exc) {
+      this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
+      return null;
+    }
+    if (buf.length === 0) {
+      this._fatalError(
+        new Error('get_buffer() returned an empty buffer'),
+        'Fatal error: protocol.get_buffer() call failed.',
+      );
+      return null;
+    }
+    return buf;
+  }
+
+  /**
+   * @internal `onread` callback: `n` bytes are at the start of `buf`.
+   * Returning false makes Node stop reading.
+   */
+  _onRead(n: number, buf: Uint8Array): boolean {
+    if (this._state !== ConnState.OPEN || this.#paused) {
+      // Reading is stopped synchronously on pause and close, so this only
+      // happens when a read was already in Node's hands; like asyncio after
+      // close(), nothing is delivered.
+      return false;
+    }
+    if (buf === this.#protoBuf && this.#protoBufOwner === this._protocol) {
+      // Zero copy: the bytes are already in the protocol's buffer.
+      this._callData('bufferUpdated', 'buffer_updated', n);
+    } else if (buf === scratch) {
+      // First read of this connection (or a read after a protocol switch
+      // landed in scratch): copy out before any other read can reuse it.
+      const data = Buffer.allocUnsafe(n);
+      scratch.copy(data, 0, 0, n);
+      this.#regionWant = n >= MIN_REGION ? Math.min(MAX_READ, n * 2) : MIN_REGION;
+      this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
+      this._deliver(data);
+    } else if (buf === this.#region) {
+      // Hand out [0, n) of the region, owned by the receiver; the region
+      // moves past it so those bytes are never read into again.
+      const region = buf;
+      const data = Buffer.from(region.buffer, region.byteOffset, n);
+      if (n === region.length) {
+        this.#regionWant = Math.min(MAX_READ, this.#regionWant * 2);
+        this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
+      } else if (region.length - n < this.#regionWant >> 2) {
+        this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
+      } else {
+        this.#region = new Uint8Array(region.buffer, region.byteOffset + n, region.length - n);
+      }
+      this._deliver(data);
+    } else {
+      // A protocol buffer handed out before setProtocol() switched protocols.
+      this._deliver(Buffer.from(Buffer.from(buf.buffer, buf.byteOffset, n)));
+    }
+    return this._state === ConnState.OPEN && !this.#paused;
+  }
+
+  /** @internal Deliver owned bytes to the current protocol (both read paths). */
+  _deliver(data: Buffer): void {
+    if (!this.#buffered) {
+      this._callData('dataReceived', 'data_received', data);
+      return;
+    }
+    // Feed a BufferedProtocol: getBuffer(remaining) / copy / bufferUpdated,
+    // as asyncio's _feed_data_to_buffered_proto.
+    let off = 0;
+    while (off < data.length) {
+      if (this._state !== ConnState.OPEN && this._state !== ConnState.CLOSING) return;
+      const buf = this.#getProtocolBuffer(data.length - off);
+      if (buf === null) return;
+      const n = Math.min(buf.length, data.length - off);
+      data.copy(buf, 0, off, off + n);
+      off += n;
+      if (this._callData('bufferUpdated', 'buffer_updated', n) === FAILED) return;
+    }
+  }
+
+  /** @internal EOF from the peer. */
+  _onEof(): void {
+    if (this._state !== ConnState.OPEN || this.#eofReceived) return;
+    this.#eofReceived = true;
+    const keepOpen = this._callData('eofReceived', 'eof_received');
+    if (keepOpen === FAILED) return;
+    if (!keepOpen) this.close();
+  }
+
+  // ---- writing ----------------------------------------------------------------
+
+  /** Bytes not yet handed to the kernel: our queue plus libuv's unsent bytes. */
+  getWriteBufferSize(): number {
+    return this.#queued + this.#unsentInSocket();
+  }
+
+  /**
+   * Unsent bytes inside the socket. libuv's `write_queue_size` (exposed on
+   * the handle as `writeQueueSize`, updated synchronously by every write) is
+   * exact; `writableLength` counts a partly sent chunk in full, so it is only
+   * the fallback for handles without the field.
+   */
+  #unsentInSocket(): number {
+    const h = (this._sock as any)._handle;
+    if (h != null && typeof h.writeQueueSize === 'number') return h.writeQueueSize;
+    return this._sock.writableLength;
+  }
+
+  write(data: Bytes): void {
+    const buf = toBuffer(data);
+    this.#checkWritable('write');
+    if (buf.length === 0) return;
+    if (this._state >= ConnState.LOST_SCHEDULED) {
+      this._countLostWrite();
+      return;
+    }
+    // CLOSING still accepts writes: asyncio appends them and flushes them
+    // before connectionLost (semantics 1.7).
+    if (this.#queued === 0 && this.#unsentInSocket() === 0) {
+      // Nothing unsent: try at once. Node tries the syscall synchronously
+      // (uv_try_write); a tail the kernel did not take stays in libuv and is
+      // counted by writeQueueSize. No copy and no closure: #onWritten is one
+      // function per transport.
+      this._sock.write(buf, this.#onWritten);
+    } else {
+      this.#enqueue(buf);
+    }
+    this._maybePauseProtocol();
+  }
+
+  writelines(list: Iterable<Bytes>): void {
+    if (list === null || typeof (list as any)?.[Symbol.iterator] !== 'function') {
+      throw new TypeError(`list must be an iterable of bytes-like objects, got ${inspect(list)}`);
+    }
+    const bufs: Buffer[] = [];
+    let total = 0;
+    for (const item of list) {
+      const b = toBuffer(item);
+      if (b.length > 0) {
+        bufs.push(b);
+        total += b.length;
+      }
+    }
+    this.#checkWritable('writelines');
+    if (total === 0) return;
+    if (this._state >= ConnState.LOST_SCHEDULED) {
+      this._countLostWrite();
+      return;
+    }
+    if (this.#queued === 0 && this.#unsentInSocket() === 0) {
+      // One vectored write (writev) for the whole list.
+      const sock = this._sock;
+      sock.cork();
+      for (let i = 0; i < bufs.length - 1; i++) sock.write(bufs[i]!);
+      sock.write(bufs[bufs.length - 1]!, this.#onWritten);
+      sock.uncork();
+    } else {
+      for (const b of bufs) this.#enqueue(b);
+    }
+    this._maybePauseProtocol();
+  }
+
+  #checkWritable(method: 'write' | 'writelines'): void {
+    if (this.#eofWritten) throw new InvalidStateError(`Cannot call ${method}() after write_eof()`);
+    if (this._sendfileActive) throw new InvalidStateError(`unable to ${method}; sendfile is in progress`);
+  }
+
+  /** Queue a private copy: the caller may reuse its buffer once write() returns (semantics 1.4). */
+  #enqueue(buf: Buffer): void {
+    this.#queue.push(Buffer.from(buf));
+    this.#queued += buf.length;
+  }
+
+  /** Give the whole queue to the socket as one vectored write. */
+  #flushQueue(): void {
+    const q = this.#queue;
+    this.#queue = [];
+    this.#queued = 0;
+    const sock = this._sock;
+    if (q.length === 1) {
+      sock.write(q[0]!, this.#onWritten);
+      return;
+    }
+    sock.cork();
+    for (let i = 0; i < q.length - 1; i++) sock.write(q[i]!);
+    sock.write(q[q.length - 1]!, this.#onWritten);
+    sock.uncork();
+  }
+
+  /**
+   * Completion of a socket write (Node calls it on the next tick for a write
+   * the kernel took at once, else when libuv finishes). Errors arrive through
+   * the socket's 'error' event as well and are handled there.
+   */
+  #onWritten = (err?: Error | null): void => {
+    if (err || this._state >= ConnState.LOST_SCHEDULED) return;
+    if (this.#queued > 0 && this.#unsentInSocket() === 0) this.#flushQueue();
+    this._maybeResumeProtocol();
+    this._afterDrainCheck();
+  };
+
+  /** @internal With everything sent: finish a pending close() or writeEof(). */
+  _afterDrainCheck(): void {
+    if (this.getWriteBufferSize() !== 0) return;
+    if (this._state === ConnState.CLOSING) {
+      this._scheduleConnectionLost(null);
+    } else if (this.#eofWritten && !this.#endCalled && this._state === ConnState.OPEN) {
+      this.#endCalled = true;
+      this._sock.end();
+    }
+  }
+
+  writeEof(): void {
+    if (this._state !== ConnState.OPEN || this.#eofWritten) return;
+    this.#eofWritten = true;
+    this._afterDrainCheck();
+  }
+
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  // ---- closing ----------------------------------------------------------------
+
+  close(): void {
+    if (this._state !== ConnState.OPEN) return;
+    this._state = ConnState.CLOSING;
+    this._sock.pause(); // no data after close(), even if some is in the kernel (1.13)
+    this._afterDrainCheck();
+  }
+
+  abort(): void {
+    this._forceClose(null);
+  }
+
+  protected _stopIO(discard: boolean): void {
+    this._sock.pause();
+    if (discard) {
+      this.#queue = [];
+      this.#queued = 0;
+      this._sock.destroy();
+    }
+  }
+
+  protected _release(): void {
+    this._sock.destroy();
+  }
+
+  /** @internal A socket error: reset, broken pipe, TLS failure... */
+  _onError(err: Error): void {
+    const syscall = (err as NodeJS.ErrnoException).syscall;
+    const what = syscall === 'write' || syscall === 'writev' ? 'write' : 'read';
+    this._fatalError(err, `Fatal ${what} error on ${this._kind} transport`);
+  }
+
+  /** @internal The socket closed without passing through close()/abort()/an error. */
+  _onClose(): void {
+    if (this._state >= ConnState.LOST_SCHEDULED) return;
+    if (this._state === ConnState.OPEN && this.#eofReceived && this.#endCalled) {
+      // Both directions shut down cleanly; Node destroys such a socket by
+      // itself, but in asyncio the transport stays until close() (1.10).
+      return;
+    }
+    this._forceClose(null);
+  }
+
+  protected override _describe(): string[] {
+    const d = super._describe();
+    const peer = this._extra.peername ?? this._extra.sockname;
+    if (peer !== undefined) d.push(typeof peer === 'string' ? `path=${peer}` : `peer=${inspect(peer)}`);
+    if (this._state === ConnState.OPEN) d.push(this.#paused ? 'read=paused' : 'read=polling');
+    d.push(`write=<bufsize=${this.getWriteBufferSize()}>`);
+    return d;
+  }
+}
+
+/** Symbol under which a socket points back to its transport (shared listeners below). */
+const kTransport = Symbol('protoloop.transport');
+
+// Shared listener functions with a back-reference, instead of closures per connection.
+function onEnd(this: net.Socket): void {
+  (this as any)[kTransport]?._onEof();
+}
+function onError(this: net.Socket, err: Error): void {
+  (this as any)[kTransport]?._onError(err);
+}
+function onClose(this: net.Socket): void {
+  (this as any)[kTransport]?._onClose();
+}
+function onData(this: net.Socket, chunk: Buffer): void {
+  const t: StreamTransport | undefined = (this as any)[kTransport];
+  // 'data' chunks are fresh Buffers from Node (one allocation per read), so
+  // they are owned already: no copy.
+  if (t !== undefined && t._state === ConnState.OPEN && t.isReading()) t._deliver(chunk);
+}
