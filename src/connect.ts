@@ -24,7 +24,10 @@ import {
 } from './validate.js';
 
 /** TLS client options: Node's own vocabulary (or `true` for the system CAs). */
-export type ClientTlsOptions = boolean | import('node:tls').ConnectionOptions | import('node:tls').SecureContext;
+export type ClientTlsOptions =
+  | boolean
+  | import('node:tls').ConnectionOptions
+  | import('node:tls').SecureContext;
 
 /** Options of `loop.createConnection`. */
 export interface CreateConnectionOptions extends SslTimeouts {
@@ -331,7 +334,8 @@ export async function createConnection<P>(
 
   let connected: Attempt | { sock: net.Socket; hook: null };
   if (host != null || port != null) {
-    if (sock !== null) throw new TypeError('host/port and sock can not be specified at the same time');
+    if (sock !== null)
+      throw new TypeError('host/port and sock can not be specified at the same time');
     if (typeof host !== 'string' || host === '') {
       throw new TypeError(`host must be a non-empty string, got ${inspect(host)}`);
     }
@@ -378,7 +382,8 @@ export function requireTls(): TlsClientLayer {
 
 /** Check a user-supplied socket and wait until it is connected. */
 async function adoptSocket(sock: unknown, expected: string): Promise<net.Socket> {
-  if (!(sock instanceof net.Socket)) throw new TypeError(`${expected} ${inspect(sock, { depth: 0 })}`);
+  if (!(sock instanceof net.Socket))
+    throw new TypeError(`${expected} ${inspect(sock, { depth: 0 })}`);
   if (sock.destroyed) throw new TypeError(`${expected} a destroyed socket`);
   if (sock.connecting) {
     await new Promise<void>((resolve, reject) => {
@@ -397,7 +402,14 @@ async function adoptSocket(sock: unknown, expected: string): Promise<net.Socket>
   return sock;
 }
 
-const UNIX_KEYS = ['ssl', 'sock', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'signal'] as const;
+const UNIX_KEYS = [
+  'ssl',
+  'sock',
+  'serverHostname',
+  'sslHandshakeTimeout',
+  'sslShutdownTimeout',
+  'signal',
+] as const;
 
 export async function createUnixConnection<P>(
   loop: EventLoop,
@@ -410,7 +422,8 @@ export async function createUnixConnection<P>(
   const { ssl = null, sock = null, signal } = options;
   const serverHostname = options.serverHostname ?? null;
   if (ssl) {
-    if (serverHostname === null) throw new TypeError('you have to pass server_hostname when using ssl');
+    if (serverHostname === null)
+      throw new TypeError('you have to pass server_hostname when using ssl');
   } else if (serverHostname !== null) {
     throw new TypeError('server_hostname is only meaningful with ssl');
   }
@@ -483,17 +496,28 @@ export async function connectAcceptedSocket<P>(
   options: ConnectAcceptedSocketOptions = {},
 ): Promise<[Transport, P]> {
   checkFactory(protocolFactory);
-  checkOptions(options, ['ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout'], 'connectAcceptedSocket');
+  checkOptions(
+    options,
+    ['ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout'],
+    'connectAcceptedSocket',
+  );
   checkSslTimeouts(options, !!options.ssl);
-  if ((options.ssl as unknown) === true) throw new TypeError('ssl argument must be an SSLContext or None');
+  if ((options.ssl as unknown) === true)
+    throw new TypeError('ssl argument must be an SSLContext or None');
   const s = await adoptSocket(sock, 'A Stream Socket was expected, got');
   const extra = unixNames(s);
   if (options.ssl) {
     const server = tlsServerLayer.server;
     if (server === null) throw new Error('protoloop: the TLS layer is not loaded');
-    return server.wrapServer(loop, s, protocolFactory as () => object, options.ssl, options, extra, null) as Promise<
-      [Transport, P]
-    >;
+    return server.wrapServer(
+      loop,
+      s,
+      protocolFactory as () => object,
+      options.ssl,
+      options,
+      extra,
+      null,
+    ) as Promise<[Transport, P]>;
   }
   return makeStreamTransport(loop, s, protocolFactory, null, extra);
 }

@@ -72,7 +72,11 @@ export function isOSError(err: unknown): boolean {
 }
 
 /** Build a Node-style system error (`code`, `errno`, `syscall`) for conditions we detect ourselves. */
-export function systemError(code: string, message: string, syscall?: string): NodeJS.ErrnoException {
+export function systemError(
+  code: string,
+  message: string,
+  syscall?: string,
+): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(`${code}: ${message}`);
   err.code = code;
   if (syscall !== undefined) err.syscall = syscall;

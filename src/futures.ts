@@ -123,6 +123,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return before - this.#callbacks.length;
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: a Future is awaitable by design (asyncio.Future).
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,

@@ -84,7 +84,11 @@ export class EventLoop {
   };
 
   /** Schedule `callback(...args)` after `delay` seconds. */
-  callLater<A extends any[]>(delay: number, callback: (...args: A) => void, ...args: A): TimerHandle {
+  callLater<A extends any[]>(
+    delay: number,
+    callback: (...args: A) => void,
+    ...args: A
+  ): TimerHandle {
     if (typeof delay !== 'number' || Number.isNaN(delay)) {
       throw new TypeError(`delay must be a number, got ${inspect(delay)}`);
     }

@@ -13,7 +13,13 @@ import { InvalidStateError } from './errors.js';
 import type { EventLoop } from './loop.js';
 import type { TransportBase } from './transports/base.js';
 import { ReadHook, type StreamTransport } from './transports/stream.js';
-import { checkFactory, checkOptions, checkPort, checkSslTimeouts, type SslTimeouts } from './validate.js';
+import {
+  checkFactory,
+  checkOptions,
+  checkPort,
+  checkSslTimeouts,
+  type SslTimeouts,
+} from './validate.js';
 
 /** TLS server options: Node's own vocabulary. */
 export type ServerTlsOptions = import('node:tls').TlsOptions | import('node:tls').SecureContext;
@@ -117,7 +123,12 @@ export class Server implements AsyncDisposable {
     factory: () => unknown,
     servers: net.Server[],
     specs: ListenSpec[],
-    opts: { ssl: ServerTlsOptions | null; timeouts: SslTimeouts; keepAlive: boolean; unixPath: string | null },
+    opts: {
+      ssl: ServerTlsOptions | null;
+      timeouts: SslTimeouts;
+      keepAlive: boolean;
+      unixPath: string | null;
+    },
   ) {
     this.#loop = loop;
     this.#factory = factory;
@@ -167,7 +178,9 @@ export class Server implements AsyncDisposable {
   /** Start serving if needed; resolves when close() is called. */
   async serveForever(): Promise<void> {
     if (this.#serveForeverWaiter !== null) {
-      throw new InvalidStateError(`server ${inspect(this)} is already being awaited on serveForever()`);
+      throw new InvalidStateError(
+        `server ${inspect(this)} is already being awaited on serveForever()`,
+      );
     }
     if (this.#closed) throw new InvalidStateError(`server ${inspect(this)} is closed`);
     await this.startServing();
@@ -249,7 +262,15 @@ export class Server implements AsyncDisposable {
       }
       accepted.resume();
       layer
-        .wrapServer(this.#loop, accepted, this.#factory as () => object, this.#ssl, this.#timeouts, extra, this.#attach)
+        .wrapServer(
+          this.#loop,
+          accepted,
+          this.#factory as () => object,
+          this.#ssl,
+          this.#timeouts,
+          extra,
+          this.#attach,
+        )
         .catch(noop); // handshake failures end that connection only (asyncio logs them in debug mode)
       return;
     }
@@ -259,14 +280,26 @@ export class Server implements AsyncDisposable {
   }
 
   #onServerError(srv: net.Server, err: NodeJS.ErrnoException): void {
-    if (err.syscall === 'accept' && err.code !== undefined && ACCEPT_RESOURCE_ERRORS.has(err.code)) {
+    if (
+      err.syscall === 'accept' &&
+      err.code !== undefined &&
+      ACCEPT_RESOURCE_ERRORS.has(err.code)
+    ) {
       // libuv keeps the listening socket armed (and drops the connection it
       // could not accept), so the server accepts again once descriptors are
       // free; asyncio reports the same condition with this message.
-      this.#loop.callExceptionHandler({ message: 'socket.accept() out of system resource', exception: err, socket: srv });
+      this.#loop.callExceptionHandler({
+        message: 'socket.accept() out of system resource',
+        exception: err,
+        socket: srv,
+      });
       return;
     }
-    this.#loop.callExceptionHandler({ message: 'Error on a listening socket', exception: err, socket: srv });
+    this.#loop.callExceptionHandler({
+      message: 'Error on a listening socket',
+      exception: err,
+      socket: srv,
+    });
   }
 
   [inspect.custom](): string {
@@ -327,7 +360,8 @@ function checkServerSsl(ssl: unknown, timeouts: SslTimeouts): ServerTlsOptions |
     return null;
   }
   if (typeof ssl === 'boolean') throw new TypeError('ssl argument must be an SSLContext or None');
-  if (typeof ssl !== 'object') throw new TypeError(`ssl must be TLS options or a SecureContext, got ${inspect(ssl)}`);
+  if (typeof ssl !== 'object')
+    throw new TypeError(`ssl must be TLS options or a SecureContext, got ${inspect(ssl)}`);
   checkSslTimeouts(timeouts, true);
   return ssl as ServerTlsOptions;
 }
@@ -353,7 +387,8 @@ function newNetServer(): net.Server {
 
 /** Take ownership of a user's net.Server. */
 function adoptNetServer(sock: unknown, expected: string): net.Server {
-  if (!(sock instanceof net.Server)) throw new TypeError(`${expected} ${inspect(sock, { depth: 0 })}`);
+  if (!(sock instanceof net.Server))
+    throw new TypeError(`${expected} ${inspect(sock, { depth: 0 })}`);
   // Our accept path needs half-open sockets and paused handles.
   (sock as any).allowHalfOpen = true;
   (sock as any).pauseOnConnect = true;
@@ -376,7 +411,9 @@ export async function createServer(
   checkBool(options.keepAlive, 'keepAlive');
   checkBool(options.startServing, 'startServing');
   if (options.reuseAddress === false) {
-    throw new TypeError('reuseAddress=false is not supported: libuv always sets SO_REUSEADDR on listening TCP sockets');
+    throw new TypeError(
+      'reuseAddress=false is not supported: libuv always sets SO_REUSEADDR on listening TCP sockets',
+    );
   }
   if (options.reusePort && !nodeHasReusePort()) {
     throw new TypeError(
@@ -390,8 +427,9 @@ export async function createServer(
   const sock = options.sock ?? null;
   let servers: net.Server[];
   let specs: ListenSpec[];
-  if (host != null && host !== '' || port != null) {
-    if (sock !== null) throw new TypeError('host/port and sock can not be specified at the same time');
+  if ((host != null && host !== '') || port != null) {
+    if (sock !== null)
+      throw new TypeError('host/port and sock can not be specified at the same time');
     const p = port ?? 0;
     checkPort(p, 'port');
     const hosts =
@@ -402,17 +440,24 @@ export async function createServer(
           : Array.isArray(host)
             ? host
             : (() => {
-                throw new TypeError(`host must be a string or a list of strings, got ${inspect(host)}`);
+                throw new TypeError(
+                  `host must be a string or a list of strings, got ${inspect(host)}`,
+                );
               })();
     specs = [];
     const seen = new Set<string>();
     for (const h of hosts) {
       if (h === null) {
-        specs.push({ options: { port: p, backlog, reusePort: !!options.reusePort } as net.ListenOptions, label: `('', ${p})` });
+        specs.push({
+          options: { port: p, backlog, reusePort: !!options.reusePort } as net.ListenOptions,
+          label: `('', ${p})`,
+        });
         continue;
       }
       if (typeof h !== 'string') throw new TypeError(`host must be a string, got ${inspect(h)}`);
-      const addrs = net.isIP(h) ? [{ address: h, family: net.isIP(h) }] : await dns.promises.lookup(h, { all: true, family });
+      const addrs = net.isIP(h)
+        ? [{ address: h, family: net.isIP(h) }]
+        : await dns.promises.lookup(h, { all: true, family });
       if (addrs.length === 0) throw new Error(`getaddrinfo('${h}') returned empty list`);
       for (const a of addrs) {
         if (family !== 0 && a.family !== family) continue;
@@ -436,7 +481,16 @@ export async function createServer(
     servers = [adoptNetServer(sock, 'A Stream Socket was expected, got')];
     specs = [{ options: { backlog }, label: inspect(sock.address()) }];
   }
-  return finishServer(loop, protocolFactory, servers, specs, ssl, options, !!options.keepAlive, null);
+  return finishServer(
+    loop,
+    protocolFactory,
+    servers,
+    specs,
+    ssl,
+    options,
+    !!options.keepAlive,
+    null,
+  );
 }
 
 async function finishServer(
@@ -449,7 +503,10 @@ async function finishServer(
   keepAlive: boolean,
   unixPath: string | null,
 ): Promise<Server> {
-  const timeouts = { sslHandshakeTimeout: options.sslHandshakeTimeout, sslShutdownTimeout: options.sslShutdownTimeout };
+  const timeouts = {
+    sslHandshakeTimeout: options.sslHandshakeTimeout,
+    sslShutdownTimeout: options.sslShutdownTimeout,
+  };
   const server = new Server(loop, factory, servers, specs, { ssl, timeouts, keepAlive, unixPath });
   if (options.startServing !== false) {
     try {
@@ -462,7 +519,14 @@ async function finishServer(
   return server;
 }
 
-const UNIX_SERVER_KEYS = ['sock', 'backlog', 'ssl', 'sslHandshakeTimeout', 'sslShutdownTimeout', 'startServing'] as const;
+const UNIX_SERVER_KEYS = [
+  'sock',
+  'backlog',
+  'ssl',
+  'sslHandshakeTimeout',
+  'sslShutdownTimeout',
+  'startServing',
+] as const;
 
 export async function createUnixServer(
   loop: EventLoop,
@@ -496,10 +560,28 @@ export async function createUnixServer(
       }
     }
     const srv = newNetServer();
-    return finishServer(loop, protocolFactory, [srv], [{ options: { path, backlog }, label: `'${path}'` }], ssl, options, false, path);
+    return finishServer(
+      loop,
+      protocolFactory,
+      [srv],
+      [{ options: { path, backlog }, label: `'${path}'` }],
+      ssl,
+      options,
+      false,
+      path,
+    );
   }
   if (sock === null) throw new TypeError('path was not specified, and no sock specified');
   const srv = adoptNetServer(sock, 'A UNIX Domain Stream Socket was expected, got');
   const addr = srv.address();
-  return finishServer(loop, protocolFactory, [srv], [{ options: { backlog }, label: inspect(addr) }], ssl, options, false, typeof addr === 'string' ? addr : null);
+  return finishServer(
+    loop,
+    protocolFactory,
+    [srv],
+    [{ options: { backlog }, label: inspect(addr) }],
+    ssl,
+    options,
+    false,
+    typeof addr === 'string' ? addr : null,
+  );
 }

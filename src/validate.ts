@@ -14,7 +14,9 @@ export interface SslTimeouts {
 
 export function checkFactory(f: unknown, name = 'protocolFactory'): void {
   if (typeof f !== 'function') {
-    throw new TypeError(`${name} must be a callable returning a protocol, got ${inspect(f, { depth: 0 })}`);
+    throw new TypeError(
+      `${name} must be a callable returning a protocol, got ${inspect(f, { depth: 0 })}`,
+    );
   }
 }
 

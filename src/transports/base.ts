@@ -37,9 +37,7 @@ export function toBuffer(data: unknown, what = 'data'): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return Buffer.from(data);
-  throw new TypeError(
-    `${what} argument must be a bytes-like object, not '${typeName(data)}'`,
-  );
+  throw new TypeError(`${what} argument must be a bytes-like object, not '${typeName(data)}'`);
 }
 
 export function typeName(v: unknown): string {

@@ -15,7 +15,10 @@ export const DEFAULT_HIGH_WATER = 64 * 1024;
  * Resolve `setWriteBufferLimits(high, low)` arguments the way asyncio's
  * `_set_write_buffer_limits` does, or throw without side effects.
  */
-export function resolveWriteBufferLimits(high?: number | null, low?: number | null): [number, number] {
+export function resolveWriteBufferLimits(
+  high?: number | null,
+  low?: number | null,
+): [number, number] {
   checkLimit(high, 'high');
   checkLimit(low, 'low');
   if (high === undefined || high === null) {

@@ -20,14 +20,7 @@ import type * as net from 'node:net';
 import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
-import {
-  asError,
-  ConnState,
-  FAILED,
-  isBufferedProtocol,
-  TransportBase,
-  toBuffer,
-} from './base.js';
+import { asError, ConnState, FAILED, isBufferedProtocol, TransportBase, toBuffer } from './base.js';
 import type { AnyProtocol, Bytes, Transport } from './interfaces.js';
 
 /** asyncio reads at most 256 KiB per readiness event (max_size); so do we. */
@@ -104,7 +97,12 @@ export class StreamTransport extends TransportBase implements Transport {
   /** @internal Set while loop.sendfile() owns the transport. */
   _sendfileActive = false;
 
-  constructor(loop: EventLoop, sock: net.Socket, protocol: AnyProtocol, init: StreamTransportInit = {}) {
+  constructor(
+    loop: EventLoop,
+    sock: net.Socket,
+    protocol: AnyProtocol,
+    init: StreamTransportInit = {},
+  ) {
     super(loop, protocol);
     this._sock = sock;
     this.#buffered = isBufferedProtocol(protocol);
@@ -351,7 +349,8 @@ export class StreamTransport extends TransportBase implements Transport {
 
   #checkWritable(method: 'write' | 'writelines'): void {
     if (this.#eofWritten) throw new InvalidStateError(`Cannot call ${method}() after write_eof()`);
-    if (this._sendfileActive) throw new InvalidStateError(`unable to ${method}; sendfile is in progress`);
+    if (this._sendfileActive)
+      throw new InvalidStateError(`unable to ${method}; sendfile is in progress`);
   }
 
   /** Queue a private copy: the caller may reuse its buffer once write() returns (semantics 1.4). */
@@ -456,7 +455,8 @@ export class StreamTransport extends TransportBase implements Transport {
   protected override _describe(): string[] {
     const d = super._describe();
     const peer = this._extra.peername ?? this._extra.sockname;
-    if (peer !== undefined) d.push(typeof peer === 'string' ? `path=${peer}` : `peer=${inspect(peer)}`);
+    if (peer !== undefined)
+      d.push(typeof peer === 'string' ? `path=${peer}` : `peer=${inspect(peer)}`);
     if (this._state === ConnState.OPEN) d.push(this.#paused ? 'read=paused' : 'read=polling');
     d.push(`write=<bufsize=${this.getWriteBufferSize()}>`);
     return d;
