@@ -1,0 +1,14 @@
+/**
+ * The examples tour (`npm start`): runs every example in turn, servers and
+ * clients, each printing what the Python documentation's version prints.
+ */
+const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>]> = [
+  // One line per example; keep the order of the reference page, then the showcases.
+];
+
+for (const [title, load] of tour) {
+  console.log(`\n=== ${title} ===`);
+  const mod = await load();
+  await mod.main();
+}
+console.log('\nTour complete.');
