@@ -219,7 +219,7 @@ function combineErrors(errors: Error[], allErrors: boolean): Error {
 }
 
 /** Try the addresses in order, or as a staggered race (happy eyeballs). */
-function connectAddrs(
+export function connectAddrs(
   addrs: dns.LookupAddress[],
   port: number,
   localAddr: Address | null,
