@@ -116,6 +116,7 @@ export class Server implements AsyncDisposable {
   #conns = new Set<TransportBase>();
   #closeWaiters: Array<() => void> = [];
   #serveForeverWaiter: (() => void) | null = null;
+  #foreverActive = false;
 
   /** @internal */
   constructor(
@@ -177,17 +178,22 @@ export class Server implements AsyncDisposable {
 
   /** Start serving if needed; resolves when close() is called. */
   async serveForever(): Promise<void> {
-    if (this.#serveForeverWaiter !== null) {
+    if (this.#foreverActive) {
       throw new InvalidStateError(
         `server ${inspect(this)} is already being awaited on serveForever()`,
       );
     }
     if (this.#closed) throw new InvalidStateError(`server ${inspect(this)} is closed`);
-    await this.startServing();
-    if (this.#closed) return;
-    await new Promise<void>((resolve) => {
-      this.#serveForeverWaiter = resolve;
-    });
+    this.#foreverActive = true;
+    try {
+      await this.startServing();
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => {
+        this.#serveForeverWaiter = resolve;
+      });
+    } finally {
+      this.#foreverActive = false;
+    }
   }
 
   /** Stop listening (new clients are refused); existing connections stay open. Idempotent. */
@@ -280,6 +286,8 @@ export class Server implements AsyncDisposable {
   }
 
   #onServerError(srv: net.Server, err: NodeJS.ErrnoException): void {
+    // listen()/bind() failures reject startServing(); they are not reported twice.
+    if (err.syscall === 'listen' || err.syscall === 'bind') return;
     if (
       err.syscall === 'accept' &&
       err.code !== undefined &&
