@@ -4,6 +4,7 @@
  */
 const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>]> = [
   // One line per example; keep the order of the reference page, then the showcases.
+  ['UDP echo server and client', () => import('./udp-echo.js')],
 ];
 
 for (const [title, load] of tour) {
