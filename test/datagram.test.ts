@@ -270,6 +270,44 @@ describe('createDatagramEndpoint on IPv4 loopback', () => {
     await closeAll([t, p], [st, sp]);
   });
 
+  test('datagrams that arrive before connectionMade wait for it', async () => {
+    const [st, sp] = await echoServer();
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    const promise = endpoint({ sock });
+    // Sent before the endpoint exists: Node may read them before connectionMade runs.
+    for (const s of ['early 1', 'early 2'])
+      st.sendto(Buffer.from(s), ['127.0.0.1', sock.address().port]);
+    const [t, p] = await promise;
+    await p.received(2);
+    assert.deepEqual(p.texts, ['early 1', 'early 2']);
+    assert.deepEqual(p.events, ['made', 'datagram', 'datagram']);
+    await closeAll([t, p], [st, sp]);
+  });
+
+  test('a plain object protocol: only the methods present are called', async () => {
+    const [st, sp, saddr] = await echoServer();
+    const got: string[] = [];
+    let lost: Error | null | undefined;
+    // No connectionMade, no errorReceived, no flow-control methods.
+    const [t] = await loop.createDatagramEndpoint(
+      () => ({
+        datagramReceived: (d: Buffer) => void got.push(d.toString()),
+        connectionLost: (exc: Error | null) => void (lost = exc),
+      }),
+      { localAddr: ['127.0.0.1', 0] },
+    );
+    t.setWriteBufferLimits(0); // pauseWriting would be due, but is absent
+    t.sendto(Buffer.alloc(70000), saddr); // EMSGSIZE, and no errorReceived: ignored
+    t.sendto(Buffer.from('after'), saddr);
+    await until(() => got.length === 1, 'the echo');
+    assert.deepEqual(got, ['after']);
+    t.close();
+    await until(() => lost !== undefined, 'connectionLost');
+    assert.equal(lost, null);
+    await closeAll([st, sp]);
+  });
+
   test('run() closes an endpoint that is still open', async () => {
     let rec: DgramRecorder | null = null;
     const value = await run(async () => {
