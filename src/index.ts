@@ -30,6 +30,7 @@ export {
   SubprocessProtocol,
 } from './protocols.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
+export type { CreateDatagramEndpointOptions } from './transports/datagram.js';
 export type {
   Address,
   BaseTransport,

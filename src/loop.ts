@@ -25,7 +25,11 @@ import {
   createUnixServer,
   type Server,
 } from './server.js';
-import type { Transport } from './transports/interfaces.js';
+import {
+  type CreateDatagramEndpointOptions,
+  createDatagramEndpoint,
+} from './transports/datagram.js';
+import type { DatagramTransport, Transport } from './transports/interfaces.js';
 
 /** Anything the loop tracks so that `run()` can close what is still open. */
 export interface Closable {
@@ -225,6 +229,18 @@ export class EventLoop {
     options?: ConnectAcceptedSocketOptions,
   ): Promise<[Transport, P]> {
     return connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /**
+   * Open a UDP endpoint: bound to `localAddr`, connected to `remoteAddr`,
+   * both, or wrapping `options.sock` (a `dgram.Socket`). Resolves with
+   * `[transport, protocol]` after `connectionMade` ran.
+   */
+  createDatagramEndpoint<P>(
+    protocolFactory: () => P,
+    options?: CreateDatagramEndpointOptions,
+  ): Promise<[DatagramTransport, P]> {
+    return createDatagramEndpoint(this, protocolFactory, options);
   }
 
   /** @internal Track something `run()` must close; untrack it with `_forget`. */
