@@ -32,7 +32,15 @@ import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
 import { checkFactory } from '../validate.js';
-import { ConnState, checkProtocol, FAILED, TransportBase, toBuffer } from './base.js';
+import {
+  asError,
+  ConnState,
+  checkProtocol,
+  FAILED,
+  isBufferedProtocol,
+  TransportBase,
+  toBuffer,
+} from './base.js';
 import type { AnyProtocol, Bytes, ReadTransport, WriteTransport } from './interfaces.js';
 
 /** asyncio's warning for writes dropped after a write pipe closed. */
@@ -209,14 +217,20 @@ function fdOf(s: object): number | undefined {
 
 // ---- read pipe -----------------------------------------------------------------
 
-/** Symbol under which a stream points back to its pipe transport (shared listeners). */
-const kPipe = Symbol('protoloop.pipe');
+/**
+ * Symbols under which a stream points back to its pipe transports (shared
+ * listeners). Two, because one Duplex may serve as both ends.
+ */
+const kReadPipe = Symbol('protoloop.readPipe');
+const kWritePipe = Symbol('protoloop.writePipe');
 
 /**
  * The read end of a pipe (asyncio's `_UnixReadPipeTransport`).
  *
  * Call grammar of its protocol:
- * `connectionMade [-> dataReceived]* [-> eofReceived]? -> connectionLost`.
+ * `connectionMade [-> dataReceived]* [-> eofReceived]? -> connectionLost`
+ * (a BufferedProtocol gets `getBuffer`/`bufferUpdated` pairs instead of
+ * `dataReceived`).
  * At EOF the transport is closing at once, `eofReceived()` is called (its
  * return value is ignored: a read pipe has nothing to keep open) and
  * `connectionLost(null)` follows on a later turn. A read error ends in
@@ -229,9 +243,11 @@ export class ReadPipeTransport extends TransportBase implements ReadTransport {
   #paused = false;
   /** Reading was started (after connectionMade). */
   #started = false;
-  /** The stream reported its end before reading started. */
+  /** The stream reported its end while we were not reading. */
   #endPending = false;
   #eof = false;
+  /** The protocol has getBuffer (decided when the protocol is set, not per chunk). */
+  #buffered: boolean;
 
   /** @internal Instances come from `loop.connectReadPipe` and `loop.subprocessExec`. */
   constructor(
@@ -242,23 +258,19 @@ export class ReadPipeTransport extends TransportBase implements ReadTransport {
   ) {
     super(loop, protocol);
     this._stream = s;
+    this.#buffered = isBufferedProtocol(protocol);
     this._extra.pipe = s;
     Object.assign(this._extra, init.extra);
-    (s as any)[kPipe] = this;
+    (s as any)[kReadPipe] = this;
     // Listeners are attached now, synchronously: what arrives before
     // connectionMade waits in the stream (bounded by its high-water mark).
     s.on('readable', onReadable);
     s.on('end', onReadEnd);
-    s.on('error', onPipeError);
-    s.on('close', onPipeClose);
+    s.on('error', onReadError);
+    s.on('close', onReadClose);
     this._scheduleConnectionMade(() => {
       this.#started = true;
-      if (this.#endPending) {
-        this.#endPending = false;
-        this._onEof();
-      } else {
-        this._pull();
-      }
+      this._pull();
       init.onMade?.();
     });
   }
@@ -298,17 +310,60 @@ export class ReadPipeTransport extends TransportBase implements ReadTransport {
     const s = this._stream;
     while (this._state === ConnState.OPEN && !this.#paused && this.#started) {
       const chunk: unknown = s.read();
-      if (chunk === null) return;
+      if (chunk === null) {
+        if (this.#endPending) {
+          this.#endPending = false;
+          this._onEof();
+        }
+        return;
+      }
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : toBuffer(chunk, 'pipe chunk');
       if (data.length === 0) continue;
-      if (this._callData('dataReceived', 'data_received', data) === FAILED) return;
+      if (this.#buffered) {
+        if (!this.#feedBuffered(data)) return;
+      } else if (this._callData('dataReceived', 'data_received', data) === FAILED) {
+        return;
+      }
     }
+  }
+
+  /**
+   * Feed a BufferedProtocol (it has `getBuffer`): getBuffer(remaining) /
+   * copy / bufferUpdated until the chunk is used up, as asyncio's
+   * `_feed_data_to_buffered_proto`. False after a fatal error.
+   */
+  #feedBuffered(data: Buffer): boolean {
+    let off = 0;
+    while (off < data.length) {
+      if (this._state !== ConnState.OPEN) return false;
+      const r = this._callData('getBuffer', 'get_buffer', data.length - off);
+      if (r === FAILED) return false;
+      let buf: Buffer;
+      try {
+        buf = toBuffer(r, 'get_buffer() result');
+        if (buf.length === 0) throw new Error('get_buffer() returned an empty buffer');
+      } catch (exc) {
+        this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
+        return false;
+      }
+      const n = Math.min(buf.length, data.length - off);
+      data.copy(buf, 0, off, off + n);
+      off += n;
+      if (this._callData('bufferUpdated', 'buffer_updated', n) === FAILED) return false;
+    }
+    return true;
+  }
+
+  protected override _protocolChanged(): void {
+    this.#buffered = isBufferedProtocol(this._protocol);
   }
 
   /** @internal The writer closed its end. */
   _onEof(): void {
     if (this._state !== ConnState.OPEN || this.#eof) return;
-    if (!this.#started) {
+    if (!this.#started || this.#paused) {
+      // A stream may announce its end while we do not read (net.Socket
+      // does, when nothing is buffered): EOF waits for reading, as data does.
       this.#endPending = true;
       return;
     }
@@ -340,7 +395,8 @@ export class ReadPipeTransport extends TransportBase implements ReadTransport {
 
   /** @internal The stream closed under us (destroyed by its owner) without an EOF. */
   _onClose(): void {
-    if (this._state >= ConnState.LOST_SCHEDULED || this.#eof) return;
+    // After an EOF (delivered, or waiting for resumeReading) the close is expected.
+    if (this._state >= ConnState.LOST_SCHEDULED || this.#eof || this.#endPending) return;
     this._forceClose(null);
   }
 
@@ -380,16 +436,16 @@ function pullPipe(t: ReadPipeTransport): void {
 
 // Shared listener functions with a back-reference, instead of closures per pipe.
 function onReadable(this: stream.Readable): void {
-  (this as any)[kPipe]?._pull();
+  (this as any)[kReadPipe]?._pull();
 }
 function onReadEnd(this: stream.Readable): void {
-  (this as any)[kPipe]?._onEof();
+  (this as any)[kReadPipe]?._onEof();
 }
-function onPipeError(this: stream.Stream, err: Error): void {
-  (this as any)[kPipe]?._onError(err);
+function onReadError(this: stream.Readable, err: Error): void {
+  (this as any)[kReadPipe]?._onError(err);
 }
-function onPipeClose(this: stream.Stream): void {
-  (this as any)[kPipe]?._onClose();
+function onReadClose(this: stream.Readable): void {
+  (this as any)[kReadPipe]?._onClose();
 }
 
 // ---- write pipe ----------------------------------------------------------------
@@ -444,9 +500,9 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
     this._stream = s;
     this._extra.pipe = s;
     Object.assign(this._extra, init.extra);
-    (s as any)[kPipe] = this;
-    s.on('error', onPipeError);
-    s.on('close', onPipeClose);
+    (s as any)[kWritePipe] = this;
+    s.on('error', onWriteError);
+    s.on('close', onWriteClose);
     if (init.watchReader) {
       s.on('readable', onReaderActivity);
       s.on('end', onReaderActivity);
@@ -613,11 +669,6 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
     this._fatalError(err, `Fatal ${what} error on pipe transport`);
   }
 
-  /** @internal The stream closed without us closing it: the reader went away. */
-  _onClose(): void {
-    this._onReaderGone();
-  }
-
   /**
    * @internal The reader went away (asyncio's write pipe `_read_ready`):
    * `connectionLost(EPIPE)` if data was unsent, else `connectionLost(null)`.
@@ -656,6 +707,12 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
   }
 }
 
-function onReaderActivity(this: stream.Stream): void {
-  (this as any)[kPipe]?._onReaderGone();
+function onWriteError(this: stream.Writable, err: Error): void {
+  (this as any)[kWritePipe]?._onError(err);
+}
+function onWriteClose(this: stream.Writable): void {
+  (this as any)[kWritePipe]?._onReaderGone();
+}
+function onReaderActivity(this: stream.Writable): void {
+  (this as any)[kWritePipe]?._onReaderGone();
 }
