@@ -522,12 +522,25 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
   /**
    * Unsent bytes inside the stream. For libuv streams (`net.Socket`, `tty`),
    * libuv's `writeQueueSize` is exact (`writableLength` counts a partly sent
-   * chunk in full); other streams count what they hold.
+   * chunk in full); other streams count what they hold. Exact only because
+   * the stream never holds more than the one write in flight (see
+   * {@link #canHandOver}).
    */
   #unsentInStream(): number {
     const h = (this._stream as any)._handle;
     if (h != null && typeof h.writeQueueSize === 'number') return h.writeQueueSize;
     return this._stream.writableLength ?? 0;
+  }
+
+  /**
+   * True when the stream holds nothing at all, so a new write goes straight
+   * to the kernel. `writeQueueSize` alone is not enough: when libuv writes a
+   * request in full it reports the completion on the next loop iteration,
+   * and until then Node's Writable holds every further write in its own
+   * buffer, which `writeQueueSize` does not count.
+   */
+  #canHandOver(): boolean {
+    return this.#queued === 0 && (this._stream.writableLength ?? 0) === 0;
   }
 
   /**
@@ -540,7 +553,7 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
     this.#checkWritable('write');
     if (buf.length === 0) return;
     if (!this.#acceptsWrites()) return;
-    if (this.#queued === 0 && this.#unsentInStream() === 0) {
+    if (this.#canHandOver()) {
       this.#handOver(buf);
     } else {
       this.#queue.push(Buffer.from(buf));
@@ -566,7 +579,7 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
     this.#checkWritable('writelines');
     if (total === 0) return;
     if (!this.#acceptsWrites()) return;
-    if (this.#queued === 0 && this.#unsentInStream() === 0) {
+    if (this.#canHandOver()) {
       this.#handOver(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, total));
     } else {
       this.#queue.push(Buffer.concat(bufs, total));
@@ -612,7 +625,7 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
       return;
     }
     if (this._state >= ConnState.LOST_SCHEDULED) return;
-    if (this.#queued > 0 && this.#unsentInStream() === 0) this.#flushQueue();
+    if (this.#queued > 0 && (this._stream.writableLength ?? 0) === 0) this.#flushQueue();
     this._maybeResumeProtocol();
     this.#afterDrainCheck();
   };
