@@ -4,6 +4,7 @@
  */
 const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>]> = [
   // One line per example; keep the order of the reference page, then the showcases.
+  ['loop.subprocessExec() and SubprocessProtocol', () => import('./subprocess-date.js')],
 ];
 
 for (const [title, load] of tour) {

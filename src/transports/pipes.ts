@@ -580,7 +580,8 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
     if (total === 0) return;
     if (!this.#acceptsWrites()) return;
     if (this.#canHandOver()) {
-      this.#handOver(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, total));
+      if (bufs.length === 1) this.#handOver(bufs[0]!);
+      else this.#handOver(Buffer.concat(bufs, total), true);
     } else {
       this.#queue.push(Buffer.concat(bufs, total));
       this.#queued += total;
@@ -597,15 +598,24 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
     if (this._state === ConnState.OPEN && !this._stream.destroyed) return true;
     if (this._state === ConnState.OPEN) {
       // The stream was destroyed under us (Node destroys a child's stdin
-      // when the child exits) and its 'close' is still to come.
+      // when the child exits) and its 'close' is still to come: these bytes
+      // cannot be delivered, a broken pipe.
+      this.#lostInStream = true;
       this._onReaderGone();
     }
     this._countLostWrite(LOST_WRITE_WARNING);
     return false;
   }
 
-  /** Give bytes to the stream; one shared completion callback, sizes kept in order. */
-  #handOver(buf: Buffer): void {
+  /**
+   * Give bytes to the stream; one shared completion callback, sizes kept in
+   * order. The caller's bytes are copied (asyncio semantics 1.4: the caller
+   * may reuse its buffer once write() returns), because a stream that does
+   * not take everything at once keeps a reference to what it was given.
+   * Queue flushes are our own copies already.
+   */
+  #handOver(buf: Buffer, owned = false): void {
+    if (!owned) buf = Buffer.from(buf);
     this.#inflight.push(buf.length);
     this.#inflightBytes += buf.length;
     this._stream.write(buf, this.#onWritten);
@@ -636,7 +646,7 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
     const total = this.#queued;
     this.#queue = [];
     this.#queued = 0;
-    this.#handOver(q.length === 1 ? q[0]! : Buffer.concat(q, total));
+    this.#handOver(q.length === 1 ? q[0]! : Buffer.concat(q, total), true);
   }
 
   /** With everything sent, a pending close()/writeEof() completes. */

@@ -31,9 +31,10 @@ export type PipePairFactory = (
 
 export interface PipeCapabilities {
   /**
-   * When the writer notices the reader closing: `'at-once'` (sockets, a
-   * child's stdin, streams that close), or `'on-write'` (a FIFO: Node cannot
-   * poll a write-only descriptor; the next write fails with EPIPE).
+   * When the writer notices the reader closing: `'at-once'` (sockets,
+   * streams that close), or `'on-write'` (a FIFO: Node cannot poll a
+   * write-only descriptor, the next write fails with EPIPE; a relay such as
+   * `cat` notices when data flows).
    */
   readerClose: 'at-once' | 'on-write';
 }
@@ -362,12 +363,10 @@ export function pipeConformance(
       }
       await p.writer.lost;
       assert.equal(p.writer.events.filter((e) => e === 'lost').length, 1);
+      // EPIPE when the writer had data on the way, else null (asyncio 8.7/8.8);
+      // which one depends on timing for relays such as a child process.
       const exc = p.writer.lostWith;
-      if (caps.readerClose === 'on-write') {
-        assert.equal((exc as NodeJS.ErrnoException | null)?.code, 'EPIPE');
-      } else {
-        assert.ok(exc === null || (exc as NodeJS.ErrnoException).code === 'EPIPE', String(exc));
-      }
+      assert.ok(exc === null || (exc as NodeJS.ErrnoException).code === 'EPIPE', String(exc));
       assert.deepEqual(takeHandlerCalls(), [], 'EPIPE is quiet');
       await p.dispose();
     });
