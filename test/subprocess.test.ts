@@ -556,6 +556,11 @@ describe('subprocess transport', () => {
       [loop.subprocessExec(null as never, node), TypeError],
     ];
     for (const [p, expected] of cases) await assert.rejects(p, expected as never);
+    // Node's own synchronous spawn errors pass through (here after the
+    // STDOUT socket pair was made: it is released, the harness checks).
+    await assert.rejects(loop.subprocessExec(f, node, [], { cwd: 42 as never, stderr: STDOUT }), {
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
     // The defaults pass: bufsize 0, shell true for subprocessShell, null text options.
     const [, rec] = await shell('exit 0', { bufsize: 0, shell: true, text: false, encoding: null });
     await rec.lost;

@@ -174,8 +174,8 @@ export async function connectReadPipe<P>(
   let t!: ReadPipeTransport;
   await new Promise<void>((resolve) => {
     t = new ReadPipeTransport(loop, s, protocol as AnyProtocol, { onMade: resolve });
+    loop._track(t); // now: connectionLost (which untracks) can only come later
   });
-  loop._track(t);
   return [t, protocol];
 }
 
@@ -196,8 +196,8 @@ export async function connectWritePipe<P>(
   let t!: WritePipeTransport;
   await new Promise<void>((resolve) => {
     t = new WritePipeTransport(loop, s, protocol as AnyProtocol, { onMade: resolve, watchReader });
+    loop._track(t);
   });
-  loop._track(t);
   return [t, protocol];
 }
 
