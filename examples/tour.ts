@@ -7,6 +7,7 @@ const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>
   ['TCP echo server and client', () => import('./tcp-echo.js')],
   ['UDP echo server and client', () => import('./udp-echo.js')],
   ['Connecting existing sockets', () => import('./existing-sockets.js')],
+  ['loop.subprocessExec() and SubprocessProtocol', () => import('./subprocess-date.js')],
   ['A line-based key-value server with backpressure and half-close', () => import('./line-kv.js')],
 ];
 

@@ -41,3 +41,10 @@ export type {
   Transport,
   WriteTransport,
 } from './transports/interfaces.js';
+export {
+  DEVNULL,
+  PIPE,
+  STDOUT,
+  type SubprocessOptions,
+  type SubprocessStdio,
+} from './transports/subprocess.js';

@@ -6,6 +6,7 @@
  * @module
  */
 import type * as net from 'node:net';
+import type * as stream from 'node:stream';
 import { inspect } from 'node:util';
 import {
   type ConnectAcceptedSocketOptions,
@@ -29,7 +30,19 @@ import {
   type CreateDatagramEndpointOptions,
   createDatagramEndpoint,
 } from './transports/datagram.js';
-import type { DatagramTransport, Transport } from './transports/interfaces.js';
+import type {
+  DatagramTransport,
+  ReadTransport,
+  SubprocessTransport,
+  Transport,
+  WriteTransport,
+} from './transports/interfaces.js';
+import { connectReadPipe, connectWritePipe } from './transports/pipes.js';
+import {
+  type SubprocessOptions,
+  subprocessExec,
+  subprocessShell,
+} from './transports/subprocess.js';
 
 /** Anything the loop tracks so that `run()` can close what is still open. */
 export interface Closable {
@@ -241,6 +254,53 @@ export class EventLoop {
     options?: CreateDatagramEndpointOptions,
   ): Promise<[DatagramTransport, P]> {
     return createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /**
+   * Bind a protocol to the read end of a pipe: a file descriptor (a pipe or
+   * FIFO, a socket, a character device; a regular file is rejected) or a
+   * Node `Readable`. The transport owns it and closes it when done.
+   */
+  connectReadPipe<P>(
+    protocolFactory: () => P,
+    pipe: number | stream.Readable,
+  ): Promise<[ReadTransport, P]> {
+    return connectReadPipe(this, protocolFactory, pipe);
+  }
+
+  /**
+   * Bind a protocol to the write end of a pipe: a file descriptor (a pipe or
+   * FIFO, a socket, a character device; a regular file is rejected) or a
+   * Node `Writable`. The transport owns it and closes it when done.
+   */
+  connectWritePipe<P>(
+    protocolFactory: () => P,
+    pipe: number | stream.Writable,
+  ): Promise<[WriteTransport, P]> {
+    return connectWritePipe(this, protocolFactory, pipe);
+  }
+
+  /**
+   * Run `program` with `args` (no shell) under a `SubprocessProtocol`.
+   * Resolves after `connectionMade` ran; a missing program rejects with
+   * Node's `ENOENT` error. See {@link SubprocessOptions}.
+   */
+  subprocessExec<P>(
+    protocolFactory: () => P,
+    program: string,
+    args?: readonly string[],
+    options?: SubprocessOptions,
+  ): Promise<[SubprocessTransport, P]> {
+    return subprocessExec(this, protocolFactory, program, args, options);
+  }
+
+  /** Run `cmd` with `/bin/sh -c` under a `SubprocessProtocol`; as `subprocessExec`. */
+  subprocessShell<P>(
+    protocolFactory: () => P,
+    cmd: string,
+    options?: SubprocessOptions,
+  ): Promise<[SubprocessTransport, P]> {
+    return subprocessShell(this, protocolFactory, cmd, options);
   }
 
   /** @internal Track something `run()` must close; untrack it with `_forget`. */

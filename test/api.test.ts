@@ -9,6 +9,7 @@ const EXPECTED = [
   'BaseProtocol',
   'BufferedProtocol',
   'CancelledError',
+  'DEVNULL',
   'DatagramProtocol',
   'EventLoop',
   'Future',
@@ -16,7 +17,9 @@ const EXPECTED = [
   'IncompleteReadError',
   'InvalidStateError',
   'LimitOverrunError',
+  'PIPE',
   'Protocol',
+  'STDOUT',
   'SendfileNotAvailableError',
   'SubprocessProtocol',
   'TimerHandle',
@@ -47,6 +50,10 @@ test('every loop method of DESIGN 2.3 that exists so far is a function', () => {
     'createUnixServer',
     'connectAcceptedSocket',
     'createDatagramEndpoint',
+    'connectReadPipe',
+    'connectWritePipe',
+    'subprocessExec',
+    'subprocessShell',
   ]) {
     assert.equal(typeof (loop as unknown as Record<string, unknown>)[m], 'function', m);
   }
