@@ -293,6 +293,19 @@ export class StreamTransport extends TransportBase implements Transport {
     return this._sock.writableLength;
   }
 
+  /**
+   * True when the socket has no write in progress at all. Not the same as
+   * "nothing unsent": libuv lowers writeQueueSize as soon as the kernel takes
+   * the bytes, but reports the completion one loop phase later, and until
+   * then Node's Writable would buffer a new write behind the old one, out of
+   * our count. So the transport hands bytes to the socket only when Node holds
+   * none (`writableLength === 0`); the socket then never buffers our data and
+   * writeQueueSize stays the exact unsent count.
+   */
+  #socketIdle(): boolean {
+    return this._sock.writableLength === 0;
+  }
+
   write(data: Bytes): void {
     const buf = toBuffer(data);
     this.#checkWritable('write');
@@ -303,7 +316,7 @@ export class StreamTransport extends TransportBase implements Transport {
     }
     // CLOSING still accepts writes: asyncio appends them and flushes them
     // before connectionLost (semantics 1.7).
-    if (this.#queued === 0 && this.#unsentInSocket() === 0) {
+    if (this.#queued === 0 && this.#socketIdle()) {
       // Nothing unsent: try at once. Node tries the syscall synchronously
       // (uv_try_write); a tail the kernel did not take stays in libuv and is
       // counted by writeQueueSize. No copy and no closure: #onWritten is one
@@ -334,7 +347,7 @@ export class StreamTransport extends TransportBase implements Transport {
       this._countLostWrite();
       return;
     }
-    if (this.#queued === 0 && this.#unsentInSocket() === 0) {
+    if (this.#queued === 0 && this.#socketIdle()) {
       // One vectored write (writev) for the whole list.
       const sock = this._sock;
       sock.cork();
@@ -382,7 +395,7 @@ export class StreamTransport extends TransportBase implements Transport {
    */
   #onWritten = (err?: Error | null): void => {
     if (err || this._state >= ConnState.LOST_SCHEDULED) return;
-    if (this.#queued > 0 && this.#unsentInSocket() === 0) this.#flushQueue();
+    if (this.#queued > 0 && this.#socketIdle()) this.#flushQueue();
     this._maybeResumeProtocol();
     this._afterDrainCheck();
   };
