@@ -6,6 +6,7 @@
  * @module
  */
 export type {
+  ClientTlsOptions,
   ConnectAcceptedSocketOptions,
   CreateConnectionOptions,
   CreateUnixConnectionOptions,
@@ -30,6 +31,7 @@ export {
   SubprocessProtocol,
 } from './protocols.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
+export type { ServerTlsOptions, StartTlsOptions } from './tls.js';
 export type {
   Address,
   BaseTransport,
