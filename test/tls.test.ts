@@ -53,9 +53,7 @@ async function tlsServer(
 }
 
 /** A plain TCP server (a peer that speaks no TLS, or says nothing). */
-async function plainServer(
-  onConnection: (s: net.Socket) => void,
-): Promise<{
+async function plainServer(onConnection: (s: net.Socket) => void): Promise<{
   port: number;
   sockets: net.Socket[];
   closed: Promise<void>[];
