@@ -4,6 +4,8 @@
  */
 const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>]> = [
   // One line per example; keep the order of the reference page, then the showcases.
+  ['TLS echo server and client', () => import('./tls-echo.js')],
+  ['STARTTLS: upgrading a plain line protocol', () => import('./starttls.js')],
 ];
 
 for (const [title, load] of tour) {

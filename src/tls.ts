@@ -426,6 +426,12 @@ export class TlsTransport extends StreamTransport {
       this._forceClose(err);
       return;
     }
+    if (this.#phase === TlsPhase.SHUTDOWN && this.#peerEof) {
+      // Both sides said goodbye; a peer that closed its socket right after
+      // its close_notify may reset ours as our close_notify lands. Clean.
+      this._forceClose(null);
+      return;
+    }
     super._onError(err);
   }
 
