@@ -8,6 +8,8 @@ const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>
   ['UDP echo server and client', () => import('./udp-echo.js')],
   ['Connecting existing sockets', () => import('./existing-sockets.js')],
   ['loop.subprocessExec() and SubprocessProtocol', () => import('./subprocess-date.js')],
+  ['TLS echo server and client', () => import('./tls-echo.js')],
+  ['STARTTLS: upgrading a plain line protocol', () => import('./starttls.js')],
   ['A line-based key-value server with backpressure and half-close', () => import('./line-kv.js')],
 ];
 

@@ -6,6 +6,7 @@
  * @module
  */
 export type {
+  ClientTlsOptions,
   ConnectAcceptedSocketOptions,
   CreateConnectionOptions,
   CreateUnixConnectionOptions,
@@ -31,6 +32,7 @@ export {
 } from './protocols.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
 export type { CreateDatagramEndpointOptions } from './transports/datagram.js';
+export type { ServerTlsOptions, StartTlsOptions } from './tls.js';
 export type {
   Address,
   BaseTransport,

@@ -9,6 +9,7 @@ import type * as net from 'node:net';
 import type * as stream from 'node:stream';
 import { inspect } from 'node:util';
 import {
+  type ClientTlsOptions,
   type ConnectAcceptedSocketOptions,
   type CreateConnectionOptions,
   type CreateUnixConnectionOptions,
@@ -19,6 +20,7 @@ import {
 import type { ExceptionContext, ExceptionHandler } from './context.js';
 import { Future } from './futures.js';
 import { Handle, TimerHandle } from './handles.js';
+import type { BaseProtocol } from './protocols.js';
 import {
   type CreateServerOptions,
   type CreateUnixServerOptions,
@@ -43,6 +45,7 @@ import {
   subprocessExec,
   subprocessShell,
 } from './transports/subprocess.js';
+import { type ServerTlsOptions, type StartTlsOptions, startTls } from './tls.js';
 
 /** Anything the loop tracks so that `run()` can close what is still open. */
 export interface Closable {
@@ -301,6 +304,25 @@ export class EventLoop {
     options?: SubprocessOptions,
   ): Promise<[SubprocessTransport, P]> {
     return subprocessShell(this, protocolFactory, cmd, options);
+  }
+
+  /**
+   * Upgrade a live connection to TLS (STARTTLS), client side or with
+   * `serverSide: true` server side. `sslcontext` is `true` (client: Node's
+   * default trusted CAs), Node's TLS options, or a `tls.SecureContext`.
+   * Resolves with a new transport once the handshake is done; `protocol`
+   * gets no second `connectionMade`, and the old transport must not be used
+   * again (its `close()`/`abort()` reach the new one). Nothing received
+   * before the upgrade is lost and flow-control state carries over. A failed
+   * or timed-out upgrade rejects and ends in `protocol.connectionLost(err)`.
+   */
+  startTls(
+    transport: Transport,
+    protocol: BaseProtocol | object,
+    sslcontext: ClientTlsOptions | ServerTlsOptions,
+    options?: StartTlsOptions,
+  ): Promise<Transport> {
+    return startTls(this, transport, protocol, sslcontext, options);
   }
 
   /** @internal Track something `run()` must close; untrack it with `_forget`. */

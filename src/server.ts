@@ -8,7 +8,7 @@ import * as dns from 'node:dns';
 import { lstatSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { inspect } from 'node:util';
-import { makeStreamTransport, pyAddr, tlsServerLayer } from './connect.js';
+import { makeStreamTransport, pyAddr, requireTlsServer, tlsServerLayer } from './connect.js';
 import { InvalidStateError } from './errors.js';
 import type { EventLoop } from './loop.js';
 import type { TransportBase } from './transports/base.js';
@@ -236,10 +236,13 @@ export class Server implements AsyncDisposable {
     this.#maybeWakeClosed();
   }
 
-  #attach = (t: StreamTransport): void => {
+  /** @internal A connection of this server started (also used by startTls to hand over). */
+  _attach(t: TransportBase): void {
     this.#conns.add(t);
     t._server = this;
-  };
+  }
+
+  #attach = (t: StreamTransport): void => this._attach(t);
 
   #maybeWakeClosed(): void {
     if (!this.#closed || this.#conns.size > 0) return;
@@ -371,6 +374,7 @@ function checkServerSsl(ssl: unknown, timeouts: SslTimeouts): ServerTlsOptions |
   if (typeof ssl !== 'object')
     throw new TypeError(`ssl must be TLS options or a SecureContext, got ${inspect(ssl)}`);
   checkSslTimeouts(timeouts, true);
+  requireTlsServer().checkServer(ssl);
   return ssl as ServerTlsOptions;
 }
 

@@ -54,6 +54,7 @@ test('every loop method of DESIGN 2.3 that exists so far is a function', () => {
     'connectWritePipe',
     'subprocessExec',
     'subprocessShell',
+    'startTls',
   ]) {
     assert.equal(typeof (loop as unknown as Record<string, unknown>)[m], 'function', m);
   }

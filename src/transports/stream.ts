@@ -61,6 +61,11 @@ export interface StreamTransportInit {
   extra?: Record<string, unknown>;
   /** Called once connectionMade has run (resolves the creating promise). */
   onMade?: () => void;
+  /**
+   * Do not start the connection in the constructor: the owner calls
+   * `_begin()` later (TLS: once the handshake is done).
+   */
+  deferStart?: boolean;
 }
 
 /** A socket's address as asyncio reports it: `[host, port]`, or a path for Unix sockets. */
@@ -96,6 +101,18 @@ export class StreamTransport extends TransportBase implements Transport {
   #queued = 0;
   /** @internal Set while loop.sendfile() owns the transport. */
   _sendfileActive = false;
+  /**
+   * @internal Set by startTls(): the TLS transport that took over this
+   * connection; close() and abort() on this (retired) transport reach it.
+   */
+  _upgradedTo: { close(): void; abort(): void } | null = null;
+  /**
+   * Unsent bytes are counted by the socket's Writable (`writableLength`), not
+   * by libuv: true for TLS sockets, whose handle's `writeQueueSize` counts
+   * encrypted bytes, TLS records included (handshake and session tickets).
+   */
+  readonly #appLevelCount: boolean;
+  #onMade: (() => void) | null;
 
   constructor(
     loop: EventLoop,
@@ -108,6 +125,8 @@ export class StreamTransport extends TransportBase implements Transport {
     this.#buffered = isBufferedProtocol(protocol);
     this.#hook = init.readHook ?? null;
     if (this.#hook !== null) this.#hook._t = this;
+    this.#appLevelCount = (sock as { encrypted?: unknown }).encrypted === true;
+    this.#onMade = init.onMade ?? null;
 
     this._extra.socket = sock;
     try {
@@ -130,11 +149,27 @@ export class StreamTransport extends TransportBase implements Transport {
     (sock as any)[kTransport] = this;
 
     loop._track(this);
-    this._scheduleConnectionMade(() => {
+    if (!init.deferStart) this._begin(true);
+  }
+
+  /**
+   * @internal Start the connection: `connectionMade` (unless `callMade` is
+   * false: after startTls() the protocol already had it), then reading, then
+   * the `onMade` hook; all on a later turn, never from the caller's stack.
+   */
+  _begin(callMade: boolean): void {
+    const start = (): void => {
       this.#started = true;
-      if (this._state === ConnState.OPEN && !this.#paused) sock.resume();
-      init.onMade?.();
-    });
+      if (this._state === ConnState.OPEN && !this.#paused) this._sock.resume();
+      const onMade = this.#onMade;
+      this.#onMade = null;
+      onMade?.();
+    };
+    if (callMade) this._scheduleConnectionMade(start);
+    else
+      this._loop.callSoon(() => {
+        if (this._state !== ConnState.LOST) start();
+      });
   }
 
   protected get _kind(): string {
@@ -285,9 +320,13 @@ export class StreamTransport extends TransportBase implements Transport {
    * Unsent bytes inside the socket. libuv's `write_queue_size` (exposed on
    * the handle as `writeQueueSize`, updated synchronously by every write) is
    * exact; `writableLength` counts a partly sent chunk in full, so it is only
-   * the fallback for handles without the field.
+   * the fallback for handles without the field. On TLS sockets the handle's
+   * count is in encrypted bytes and includes the TLS layer's own records, so
+   * there the application-level `writableLength` is the right measure: a
+   * chunk counts until all of its records reached the kernel.
    */
   #unsentInSocket(): number {
+    if (this.#appLevelCount) return this._sock.writableLength;
     const h = (this._sock as any)._handle;
     if (h != null && typeof h.writeQueueSize === 'number') return h.writeQueueSize;
     return this._sock.writableLength;
@@ -424,6 +463,10 @@ export class StreamTransport extends TransportBase implements Transport {
   // ---- closing ----------------------------------------------------------------
 
   close(): void {
+    if (this._upgradedTo !== null) {
+      this._upgradedTo.close();
+      return;
+    }
     if (this._state !== ConnState.OPEN) return;
     this._state = ConnState.CLOSING;
     this._sock.pause(); // no data after close(), even if some is in the kernel (1.13)
@@ -431,7 +474,43 @@ export class StreamTransport extends TransportBase implements Transport {
   }
 
   abort(): void {
+    if (this._upgradedTo !== null) {
+      this._upgradedTo.abort();
+      return;
+    }
     this._forceClose(null);
+  }
+
+  /**
+   * @internal startTls(): retire this transport and give its socket to a TLS
+   * layer. Reading stops at once, so no further plain-text byte reaches the
+   * protocol: what the kernel or Node still holds goes to the TLS layer
+   * (Node's TLSSocket feeds the socket's readable buffer to TLS first).
+   * Bytes still queued here go to the socket now; Node's TLSSocket holds
+   * its own records back until the writes issued before it have finished,
+   * so the plain text reaches the peer before the handshake. The transport
+   * ends without connectionLost: the protocol carries on over TLS, and
+   * close()/abort() on this object reach `successor`.
+   *
+   * Returns whether the protocol had paused reading.
+   */
+  _handOver(successor: { close(): void; abort(): void }): { readingPaused: boolean } {
+    const sock = this._sock;
+    const readingPaused = this.#paused;
+    this.#paused = true;
+    sock.pause();
+    if (this.#queued > 0) this.#flushQueue();
+    sock.off('end', onEnd);
+    sock.off('error', onError);
+    sock.off('close', onClose);
+    sock.off('data', onData);
+    delete (sock as any)[kTransport];
+    if (this.#hook !== null) this.#hook._t = null;
+    // LOST without a protocol call: write completions still pending on the
+    // socket see this state and do nothing.
+    this._state = ConnState.LOST;
+    this._upgradedTo = successor;
+    return { readingPaused };
   }
 
   protected _stopIO(discard: boolean): void {
