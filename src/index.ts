@@ -31,8 +31,8 @@ export {
   SubprocessProtocol,
 } from './protocols.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
-export type { CreateDatagramEndpointOptions } from './transports/datagram.js';
 export type { ServerTlsOptions, StartTlsOptions } from './tls.js';
+export type { CreateDatagramEndpointOptions } from './transports/datagram.js';
 export type {
   Address,
   BaseTransport,

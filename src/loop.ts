@@ -28,6 +28,7 @@ import {
   createUnixServer,
   type Server,
 } from './server.js';
+import { type ServerTlsOptions, type StartTlsOptions, startTls } from './tls.js';
 import {
   type CreateDatagramEndpointOptions,
   createDatagramEndpoint,
@@ -45,7 +46,6 @@ import {
   subprocessExec,
   subprocessShell,
 } from './transports/subprocess.js';
-import { type ServerTlsOptions, type StartTlsOptions, startTls } from './tls.js';
 
 /** Anything the loop tracks so that `run()` can close what is still open. */
 export interface Closable {
