@@ -34,7 +34,16 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #resolve: ((v: T) => void) | null = null;
   #reject: ((e: unknown) => void) | null = null;
 
+  /** @throws TypeError `loop` is given but is not an event loop. */
   constructor(loop?: EventLoop) {
+    // Checked here: a bad loop would otherwise only fail inside setResult(),
+    // after the state changed, when the done callbacks are scheduled.
+    if (
+      loop !== undefined &&
+      (loop === null || typeof (loop as { callSoon?: unknown }).callSoon !== 'function')
+    ) {
+      throw new TypeError(`loop must be an EventLoop, got ${inspect(loop, { depth: 0 })}`);
+    }
     this.#loop = loop ?? getRunningLoop();
   }
 

@@ -152,6 +152,7 @@ export class EventLoop {
    * exception's stack.
    */
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkContext(context);
     const lines = [context.message || 'Unhandled exception in event loop'];
     for (const key of Object.keys(context).sort()) {
       if (key === 'message' || key === 'exception') continue;
@@ -164,8 +165,12 @@ export class EventLoop {
     console.error(lines.join('\n'));
   }
 
-  /** Call the custom exception handler if set, else the default; never throws. */
+  /**
+   * Call the custom exception handler if set, else the default; never
+   * throws, except a TypeError when `context` is not an object.
+   */
   callExceptionHandler(context: ExceptionContext): void {
+    checkContext(context);
     const handler = this.#handler;
     if (handler === null) {
       try {
@@ -364,6 +369,12 @@ export class EventLoop {
 function runTimer(h: TimerHandle): void {
   h._timer = null;
   h._run();
+}
+
+function checkContext(context: unknown): void {
+  if (context === null || typeof context !== 'object') {
+    throw new TypeError(`context must be an object, got ${inspect(context)}`);
+  }
 }
 
 function checkCallback(cb: unknown, method: string): void {

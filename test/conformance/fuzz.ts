@@ -11,7 +11,16 @@
  * - the bytes each side received are a prefix of what the other side sent,
  *   in order, and all of them unless a side aborted or the receiver closed
  *   early;
- * - misuse (write after writeEof) throws and changes nothing.
+ * - misuse (write after writeEof; writeEof where half-close is not
+ *   supported, as on TLS) throws and changes nothing.
+ *
+ * Capabilities adapt the property to the transport without weakening it
+ * elsewhere: `writeEof: false` (TLS) checks that writeEof() throws and
+ * winds down by waiting for the bytes instead of half-closing;
+ * `deterministic: true` (the in-memory pair) drops the kernel's RST caveat,
+ * so full delivery must hold whenever no side aborted and the receiver did
+ * not close early, and a connection that nobody aborted ends with
+ * connectionLost(null) on both sides.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -66,11 +75,26 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ kind: 'turn' as const }) },
 );
 
-/** A recorder whose EOF handling keeps the write side open, so both halves get exercised. */
+/** What the transport under test supports (see the module comment). */
+export interface FuzzCapabilities {
+  /** writeEof()/half-close supported (false for TLS). */
+  writeEof: boolean;
+  /** No kernel in between: full delivery and clean closes are exact (the in-memory pair). */
+  deterministic: boolean;
+}
+
+/**
+ * A recorder whose EOF handling keeps the write side open where half-close
+ * exists, so both halves get exercised (TLS closes on EOF regardless, and
+ * warns if asked to keep open, so there it returns false).
+ */
 class FuzzRecorder extends Recorder {
+  constructor(readonly keepOpenOnEof: boolean) {
+    super();
+  }
   override eofReceived(): boolean {
     super.eofReceived();
-    return true;
+    return this.keepOpenOnEof;
   }
 }
 
@@ -88,15 +112,20 @@ async function turn(): Promise<void> {
 }
 
 /** Run the fuzz property over pairs made by `makePair`. */
-export function fuzzStreamTransport(name: string, makePair: PairFactory, runs: number): void {
+export function fuzzStreamTransport(
+  name: string,
+  makePair: PairFactory,
+  runs: number,
+  caps: FuzzCapabilities = { writeEof: true, deterministic: false },
+): void {
   test(`fuzz: random operation sequences on both ends (${name}, ${runs} runs)`, async () => {
     let seq = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 30 }), async (ops) => {
         seq++;
         const p = await makePair(
-          () => new FuzzRecorder(),
-          () => new FuzzRecorder(),
+          () => new FuzzRecorder(caps.writeEof),
+          () => new FuzzRecorder(caps.writeEof),
         );
         const recs = [p.a, p.b];
         const sent: Buffer[][] = [[], []];
@@ -141,6 +170,13 @@ export function fuzzStreamTransport(name: string, makePair: PairFactory, runs: n
               break;
             }
             case 'writeEof':
+              if (!caps.writeEof) {
+                const before = [t.isClosing(), t.getWriteBufferSize()];
+                assert.equal(t.canWriteEof(), false);
+                assert.throws(() => t.writeEof(), /doesn't support half-closes/);
+                assert.deepEqual([t.isClosing(), t.getWriteBufferSize()], before);
+                break;
+              }
               if (!gone(op.side)) eofWritten[op.side] = true;
               t.writeEof();
               break;
@@ -170,12 +206,18 @@ export function fuzzStreamTransport(name: string, makePair: PairFactory, runs: n
         }
         // Wind down without losing anything in flight: resume reading on
         // both ends and half-close them, wait until each has seen EOF (or
-        // lost the connection), then close both.
+        // lost the connection), then close both. Without half-close, wait
+        // until each side has received what the other sent (or lost the
+        // connection) instead.
+        const sentBytes = sent.map((list) => list.reduce((n, b) => n + b.length, 0));
         for (const r of recs) {
           r.transport.resumeReading();
-          if (!r.transport.isClosing()) r.transport.writeEof();
+          if (caps.writeEof && !r.transport.isClosing()) r.transport.writeEof();
         }
-        const settled = (r: Recorder) => r.events.includes('eof') || r.events.includes('lost');
+        const settled = caps.writeEof
+          ? (r: Recorder) => r.events.includes('eof') || r.events.includes('lost')
+          : (r: Recorder, s: number) =>
+              r.events.includes('lost') || r.received.length >= sentBytes[1 - s]!;
         for (let i = 0; i < 100_000 && !recs.every(settled); i++) await turn();
         for (const r of recs) r.transport.close();
         for (let i = 0; i < 100_000 && !recs.every((r) => r.events.includes('lost')); i++)
@@ -202,12 +244,16 @@ export function fuzzStreamTransport(name: string, makePair: PairFactory, runs: n
           // which discards what the peer had not read yet; so a sender that
           // closed while its peer was also sending is not held to full
           // delivery (asyncio behaves the same, it is the kernel's rule).
-          const resetPossible = closedEarly[s] && sent[1 - s]!.length > 0;
+          // The in-memory pair has no kernel: no such reset.
+          const resetPossible = !caps.deterministic && closedEarly[s] && sent[1 - s]!.length > 0;
           const mustBeComplete =
             !aborted[s] && !aborted[1 - s] && !closedEarly[1 - s] && !resetPossible;
           if (mustBeComplete) {
             assert.equal(got.length, from.length, `all bytes delivered (side ${s} -> ${1 - s})`);
           }
+        }
+        if (caps.deterministic && !aborted[0] && !aborted[1]) {
+          for (const r of recs) assert.equal(r.lostWith, null, 'a clean close on both sides');
         }
         await p.dispose();
       }),
