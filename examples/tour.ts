@@ -4,6 +4,8 @@
  */
 const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>]> = [
   // One line per example; keep the order of the reference page, then the showcases.
+  ['Chat server on streams', () => import('./chat-server.js')],
+  ['Length-prefixed binary protocol (BufferedProtocol)', () => import('./length-prefixed.js')],
 ];
 
 for (const [title, load] of tour) {

@@ -33,21 +33,30 @@ function portOf(server: Server): number {
   return (server.sockets[0]!.address() as net.AddressInfo).port;
 }
 
-/** Reader/writer pairs on both ends of an in-memory transport pair. */
-function streamPair(
+/** Reader/writer pairs on both ends of an in-memory transport pair, once both are connected. */
+async function streamPair(
   limit?: number,
   options?: TransportPairOptions,
-): {
+): Promise<{
   a: [StreamReader, StreamWriter];
   b: [StreamReader, StreamWriter];
   ta: Transport;
   tb: Transport;
-} {
+}> {
   const ra = new StreamReader(limit);
   const rb = new StreamReader(limit);
   const pa = new StreamReaderProtocol(ra);
   const pb = new StreamReaderProtocol(rb);
+  let made = 0;
+  for (const p of [pa, pb]) {
+    const orig = p.connectionMade.bind(p);
+    p.connectionMade = (t: Transport) => {
+      orig(t);
+      made++;
+    };
+  }
   const [ta, tb] = createTransportPair(pa, pb, options);
+  await until(() => made === 2, 'connectionMade on both sides');
   return {
     a: [ra, new StreamWriter(ta, pa, ra, loop)],
     b: [rb, new StreamWriter(tb, pb, rb, loop)],
@@ -414,7 +423,7 @@ describe('streams over the in-memory pair', () => {
   useHarness();
 
   test('a line protocol, end to end, deterministic', async () => {
-    const { a, b: side } = streamPair();
+    const { a, b: side } = await streamPair();
     const [ra, wa] = a;
     const [rb, wb] = side;
     const server = (async () => {
@@ -435,7 +444,7 @@ describe('streams over the in-memory pair', () => {
   test('concurrent drain(): every caller waits while paused and all wake on resume (CPython issue 74116)', async () => {
     // The peer's reader holds at most 2 x 1 KiB before it pauses its transport,
     // so nothing drains A's buffer until the peer reads.
-    const { a, b: side, ta, tb } = streamPair(1024, { capacity: 1024 });
+    const { a, b: side, ta, tb } = await streamPair(1024, { capacity: 1024 });
     const [, wa] = a;
     const [rb] = side;
     wa.write(Buffer.alloc(100_000, 1));
@@ -464,7 +473,7 @@ describe('streams over the in-memory pair', () => {
   });
 
   test('concurrent drain() calls wake when the connection is lost while paused', async () => {
-    const { a, b: side, ta } = streamPair(undefined, { capacity: 10 });
+    const { a, b: side, ta } = await streamPair(undefined, { capacity: 10 });
     const [, wa] = a;
     wa.write(Buffer.alloc(70_000));
     const results = await (async () => {
@@ -487,7 +496,7 @@ describe('streams over the in-memory pair', () => {
 
   test('the reader pauses the transport past twice its limit and resumes at the limit', async () => {
     const limit = 1000;
-    const { a, b: side, tb } = streamPair(limit, { capacity: 300 });
+    const { a, b: side, tb } = await streamPair(limit, { capacity: 300 });
     const [, wa] = a;
     const [rb, wb] = side;
     wa.write(Buffer.alloc(10_000, 0x61));
@@ -514,7 +523,7 @@ describe('streams over the in-memory pair', () => {
 
   test('an endless line over the pair: LimitOverrunError, buffer bounded by 2 x limit + one read', async () => {
     const limit = 512;
-    const { a, b: side, tb } = streamPair(limit, { capacity: 256 });
+    const { a, b: side, tb } = await streamPair(limit, { capacity: 256 });
     const [, wa] = a;
     const [rb, wb] = side;
     let stop = false;
@@ -544,7 +553,7 @@ describe('streams over the in-memory pair', () => {
   });
 
   test('StreamReaderProtocol keeps the write side open on EOF (half-close)', async () => {
-    const { a, b: side, tb } = streamPair();
+    const { a, b: side, tb } = await streamPair();
     const [ra, wa] = a;
     const [rb, wb] = side;
     wa.write(b('question'));

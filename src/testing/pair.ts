@@ -180,9 +180,17 @@ export class MemoryTransport extends TransportBase implements Transport {
   _start(next?: () => void): void {
     this._scheduleConnectionMade(() => {
       this.#started = true;
+      // Writes made before connectionMade (the pair exists synchronously)
+      // may have filled the buffer: the protocol hears of it only now.
+      this._maybePauseProtocol();
       this._schedulePump();
       next?.();
     });
+  }
+
+  /** No flow-control callback before connectionMade (the grammar starts there). */
+  protected override _maybePauseProtocol(): void {
+    if (this._made) super._maybePauseProtocol();
   }
 
   // ---- reading ----------------------------------------------------------------
