@@ -17,6 +17,7 @@ export const DEFAULT_LIMIT = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 const NEWLINE = Buffer.from('\n');
+const NEWLINE_LIST: readonly Buffer[] = [NEWLINE];
 /** The smallest buffer the reader allocates. */
 const MIN_CAPACITY = 4096;
 
@@ -38,7 +39,9 @@ function checkSize(n: unknown, method: string): number {
 }
 
 /** The separators of `readUntil`, shortest first (so the shortest match wins ties). */
-function checkSeparators(separator: unknown): Buffer[] {
+function checkSeparators(separator: unknown): readonly Buffer[] {
+  // readline's separator: no per-call array or sort on the hot path.
+  if (separator === NEWLINE) return NEWLINE_LIST;
   const list: Buffer[] = [];
   if (Array.isArray(separator)) {
     if (separator.length === 0) {
