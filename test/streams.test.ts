@@ -24,6 +24,7 @@ import {
 } from '../src/index.js';
 import { createTransportPair, type TransportPairOptions } from '../src/testing/index.js';
 import { turns } from './conformance/stream.js';
+import { clientTls, serverTls } from './helpers/certs.js';
 import { takeHandlerCalls, until, useHarness } from './helpers/harness.js';
 
 const loop = getRunningLoop();
@@ -356,20 +357,50 @@ describe('streams over TCP', () => {
     await server.waitClosed();
   });
 
-  test('startTls: bad options reject; it delegates to loop.startTls', async () => {
+  test('startTls over streams: a ClientHello sent right behind the command is not lost (gh-142352)', async () => {
+    let serverDone!: Promise<string>;
+    const server = await startServer(
+      (reader, writer) => {
+        serverDone = (async () => {
+          const cmd = (await reader.readline()).toString();
+          assert.equal(cmd, 'STARTTLS\n');
+          // Let the client's ClientHello arrive and land in the reader's buffer.
+          await until(() => reader._bufferSize > 0);
+          await writer.startTls(serverTls());
+          const secret = (await reader.readline()).toString();
+          writer.write(Buffer.from(`got ${secret}`));
+          await writer.drain();
+          writer.close();
+          await writer.waitClosed();
+          return secret;
+        })();
+      },
+      '127.0.0.1',
+      0,
+    );
+    const [reader, writer] = await openConnection('127.0.0.1', portOf(server));
+    // The client does not wait for a reply: the handshake follows the command at once.
+    writer.write(Buffer.from('STARTTLS\n'));
+    await writer.startTls(clientTls(), { serverHostname: 'localhost' });
+    assert.ok(writer.getExtraInfo('ssl_object'));
+    writer.write(Buffer.from('over tls\n'));
+    assert.equal((await reader.read()).toString(), 'got over tls\n');
+    assert.equal(await serverDone, 'over tls\n');
+    writer.close();
+    await writer.waitClosed();
+    server.close();
+    await server.waitClosed();
+  });
+
+  test('startTls: bad options reject; a failed handshake rejects', async () => {
     const server = await startServer((_r, w) => w.close(), '127.0.0.1', 0);
     const [, writer] = await openConnection('127.0.0.1', portOf(server));
     await assert.rejects(writer.startTls(true, { bogus: 1 } as never), {
       name: 'TypeError',
       message: "startTls() got an unexpected keyword argument 'bogus'",
     });
-    if (typeof (loop as unknown as { startTls?: unknown }).startTls !== 'function') {
-      // Until the TLS layer is merged: a clear error, not a crash.
-      await assert.rejects(writer.startTls(true), /needs loop\.startTls\(\)/);
-    } else {
-      // With the TLS layer: the handshake with a peer that closed fails.
-      await assert.rejects(writer.startTls(true, { serverHostname: 'localhost' }));
-    }
+    // With a peer that closed, the handshake fails and the call rejects.
+    await assert.rejects(writer.startTls(clientTls(), { serverHostname: 'localhost' }));
     writer.close();
     await writer.waitClosed().catch(() => {});
     server.close();

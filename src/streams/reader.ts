@@ -374,6 +374,18 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
+  /**
+   * @internal Take every buffered byte out of the reader (startTls: bytes read
+   * ahead that belong to the TLS handshake go to the TLS layer, gh-142352).
+   */
+  _takeBuffered(): Buffer {
+    const out = Buffer.from(this.#buf.subarray(this.#start, this.#end));
+    this.#buf = EMPTY;
+    this.#start = 0;
+    this.#end = 0;
+    return out;
+  }
+
   /** @internal Bytes currently buffered (for tests and inspection). */
   get _bufferSize(): number {
     return this.#end - this.#start;

@@ -6,8 +6,9 @@
  */
 import type * as tls from 'node:tls';
 import { inspect } from 'node:util';
+import type { ClientTlsOptions } from '../connect.js';
 import type { EventLoop } from '../loop.js';
-import type { BaseProtocol } from '../protocols.js';
+import { type ServerTlsOptions, type StartTlsOptions, startTls } from '../tls.js';
 import type { Bytes, Transport } from '../transports/interfaces.js';
 import { checkOptions } from '../validate.js';
 import type { StreamReaderProtocol } from './protocol.js';
@@ -25,19 +26,6 @@ export interface StreamStartTlsOptions {
   /** Seconds the TLS shutdown may take (default 30). */
   sslShutdownTimeout?: number | null;
 }
-
-/** The shape of `loop.startTls` (DESIGN 2.3), present once the TLS layer is loaded. */
-type LoopStartTls = (
-  transport: Transport,
-  protocol: BaseProtocol,
-  sslcontext: StreamTlsContext,
-  options?: {
-    serverSide?: boolean;
-    serverHostname?: string;
-    sslHandshakeTimeout?: number;
-    sslShutdownTimeout?: number;
-  },
-) => Promise<Transport>;
 
 /** A promise that settles after the callbacks already in the loop's ready queue ran (asyncio's `sleep(0)`). */
 function nextTurn(loop: EventLoop): Promise<void> {
@@ -154,24 +142,24 @@ export class StreamWriter {
       ['serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout'],
       'startTls',
     );
-    const startTls = (this.#loop as unknown as { startTls?: LoopStartTls }).startTls;
-    if (typeof startTls !== 'function') {
-      throw new Error(
-        'StreamWriter.startTls() needs loop.startTls(), which this build of protoloop does not have (TLS layer not loaded)',
-      );
-    }
     const serverSide = this.#protocol._clientConnectedCb !== null;
     await this.drain();
-    const opts: Parameters<LoopStartTls>[3] = { serverSide };
+    const opts: StartTlsOptions = { serverSide };
     if (options.serverHostname != null) opts.serverHostname = options.serverHostname;
     if (options.sslHandshakeTimeout != null) opts.sslHandshakeTimeout = options.sslHandshakeTimeout;
     if (options.sslShutdownTimeout != null) opts.sslShutdownTimeout = options.sslShutdownTimeout;
-    const transport = await startTls.call(
+    // Bytes the reader already holds came after the last line the
+    // application read: in STARTTLS they are the start of the handshake
+    // (a client may send its ClientHello right behind the command), so they
+    // go to the TLS layer instead of being lost (CPython gh-142352).
+    const pending = this.#reader?._takeBuffered() ?? null;
+    const transport = await startTls(
       this.#loop,
       this.#transport,
       this.#protocol,
-      sslcontext,
+      sslcontext as ClientTlsOptions | ServerTlsOptions,
       opts,
+      pending,
     );
     this.#transport = transport;
     this.#protocol._replaceTransport(transport);
