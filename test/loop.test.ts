@@ -221,13 +221,15 @@ describe('run()', () => {
       });
       console.log(r, lost.length, lost.every((e) => e === null), process.getActiveResourcesInfo().filter(x => x.startsWith('TCP')).length);
     `;
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
     assert.equal(out.stderr, '');
     // The client's connectionLost ran; the server side is closed by the client's close.
     assert.match(out.stdout, /^result [12] true \d\n$/);
   });
 
-  test('run() rejects with main()\'s error, and a non-function is a TypeError', async () => {
+  test("run() rejects with main()'s error, and a non-function is a TypeError", async () => {
     await assert.rejects(
       run(async () => {
         throw new RangeError('main failed');

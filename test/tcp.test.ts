@@ -57,7 +57,10 @@ describe('createConnection', () => {
     });
     await assert.rejects(loop.createConnection(f, '127.0.0.1', 70000), RangeError);
     await assert.rejects(loop.createConnection(f, '127.0.0.1', 1.5), TypeError);
-    await assert.rejects(loop.createConnection(f, '127.0.0.1', 1, { family: 5 as never }), RangeError);
+    await assert.rejects(
+      loop.createConnection(f, '127.0.0.1', 1, { family: 5 as never }),
+      RangeError,
+    );
     await assert.rejects(loop.createConnection(f, '127.0.0.1', 1, { bogus: 1 } as never), {
       message: "createConnection() got an unexpected keyword argument 'bogus'",
     });
@@ -65,8 +68,14 @@ describe('createConnection', () => {
       name: 'TypeError',
       message: /^A Stream Socket was expected, got/,
     });
-    await assert.rejects(loop.createConnection(f, '127.0.0.1', 1, { localAddr: ['x'] as never }), TypeError);
-    await assert.rejects(loop.createConnection(f, '127.0.0.1', 1, { happyEyeballsDelay: -1 }), RangeError);
+    await assert.rejects(
+      loop.createConnection(f, '127.0.0.1', 1, { localAddr: ['x'] as never }),
+      TypeError,
+    );
+    await assert.rejects(
+      loop.createConnection(f, '127.0.0.1', 1, { happyEyeballsDelay: -1 }),
+      RangeError,
+    );
     await assert.rejects(loop.createConnection(f, '127.0.0.1', 1, { interleave: 0 }), RangeError);
   });
 
@@ -74,7 +83,7 @@ describe('createConnection', () => {
     const port = await closedPort();
     let made = 0;
     await assert.rejects(
-      loop.createConnection(() => ((made++, new Protocol())), '127.0.0.1', port),
+      loop.createConnection(() => (made++, new Protocol()), '127.0.0.1', port),
       { code: 'ECONNREFUSED' },
     );
     assert.equal(made, 0, 'the factory runs only after connecting');
@@ -84,7 +93,7 @@ describe('createConnection', () => {
     const [server, port] = await echoServer();
     let calls = 0;
     const rec = new Recorder();
-    const [t, p] = await loop.createConnection(() => ((calls++, rec)), '127.0.0.1', port);
+    const [t, p] = await loop.createConnection(() => (calls++, rec), '127.0.0.1', port);
     assert.equal(calls, 1);
     assert.equal(p, rec);
     assert.deepEqual(rec.events, ['made']);
@@ -93,7 +102,10 @@ describe('createConnection', () => {
     const sockname = t.getExtraInfo('sockname') as [string, number];
     assert.equal(sockname[0], '127.0.0.1');
     assert.ok(t.getExtraInfo('socket') instanceof net.Socket);
-    assert.match(inspect(t), /^<StreamTransport open peer=\[ '127\.0\.0\.1', \d+ \] read=polling write=<bufsize=0>>$/);
+    assert.match(
+      inspect(t),
+      /^<StreamTransport open peer=\[ '127\.0\.0\.1', \d+ \] read=polling write=<bufsize=0>>$/,
+    );
     t.close();
     await rec.lost;
     assert.match(inspect(t), /closed/);
@@ -105,16 +117,20 @@ describe('createConnection', () => {
     const [server, port] = await echoServer();
     const boom = new Error('factory');
     await assert.rejects(
-      loop.createConnection(() => {
-        throw boom;
-      }, '127.0.0.1', port),
+      loop.createConnection(
+        () => {
+          throw boom;
+        },
+        '127.0.0.1',
+        port,
+      ),
       boom,
     );
     server.close();
     await server.waitClosed();
   });
 
-  test('localAddr binds the local end; a bind failure has asyncio\'s message and the errno code', async () => {
+  test("localAddr binds the local end; a bind failure has asyncio's message and the errno code", async () => {
     const [server, port] = await echoServer();
     const free = await closedPort();
     const [t, rec] = await loop.createConnection(() => new Recorder(), '127.0.0.1', port, {
@@ -124,7 +140,9 @@ describe('createConnection', () => {
     t.close();
     await rec.lost;
     await assert.rejects(
-      loop.createConnection(() => new Recorder(), '127.0.0.1', port, { localAddr: ['127.0.0.1', port] }),
+      loop.createConnection(() => new Recorder(), '127.0.0.1', port, {
+        localAddr: ['127.0.0.1', port],
+      }),
       {
         code: 'EADDRINUSE',
         message: `error while attempting to bind on address ('127.0.0.1', ${port}): address already in use`,
@@ -148,19 +166,30 @@ describe('createConnection', () => {
     assert.equal(race.sock.remoteAddress, '127.0.0.1');
     race.sock.destroy();
     // All fail with different messages: "Multiple exceptions: ...".
-    await assert.rejects(connectAddrs([v6, v4], refused, null, null, undefined, false), (err: Error) => {
-      assert.match(err.message, /^Multiple exceptions: connect ECONNREFUSED ::1:\d+, connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
-      return true;
-    });
+    await assert.rejects(
+      connectAddrs([v6, v4], refused, null, null, undefined, false),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          /^Multiple exceptions: connect ECONNREFUSED ::1:\d+, connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+        );
+        return true;
+      },
+    );
     // allErrors: an AggregateError (asyncio's ExceptionGroup) with every error.
-    await assert.rejects(connectAddrs([v6, v4], refused, null, null, undefined, true), (err: AggregateError) => {
-      assert.ok(err instanceof AggregateError);
-      assert.equal(err.message, 'create_connection failed');
-      assert.equal(err.errors.length, 2);
-      return true;
-    });
+    await assert.rejects(
+      connectAddrs([v6, v4], refused, null, null, undefined, true),
+      (err: AggregateError) => {
+        assert.ok(err instanceof AggregateError);
+        assert.equal(err.message, 'create_connection failed');
+        assert.equal(err.errors.length, 2);
+        return true;
+      },
+    );
     // One address: its own error.
-    await assert.rejects(connectAddrs([v4], refused, null, null, undefined, false), { code: 'ECONNREFUSED' });
+    await assert.rejects(connectAddrs([v4], refused, null, null, undefined, false), {
+      code: 'ECONNREFUSED',
+    });
     server.close();
     await server.waitClosed();
   });
@@ -261,7 +290,11 @@ sys.stdin.read()
 
   test('BufferedProtocol on a client reads straight into the protocol buffer (sizehint -1)', async () => {
     const [server, port] = await echoServer();
-    const [t, rec] = await loop.createConnection(() => new BufferedRecorder(64 * 1024), '127.0.0.1', port);
+    const [t, rec] = await loop.createConnection(
+      () => new BufferedRecorder(64 * 1024),
+      '127.0.0.1',
+      port,
+    );
     const data = Buffer.alloc(300_000, 3);
     t.write(data);
     await rec.receivedBytes(data.length);
@@ -318,7 +351,11 @@ async def main():
     await asyncio.sleep(30)
 asyncio.run(main())
 `);
-    const [t, rec] = await loop.createConnection(() => new Recorder(), '127.0.0.1', Number(py.ready));
+    const [t, rec] = await loop.createConnection(
+      () => new Recorder(),
+      '127.0.0.1',
+      Number(py.ready),
+    );
     t.writelines([Buffer.alloc(100_000), Buffer.alloc(23_456)]);
     t.writeEof();
     await rec.lost;
