@@ -18,6 +18,7 @@ import {
 import type { ExceptionContext, ExceptionHandler } from './context.js';
 import { Future } from './futures.js';
 import { Handle, TimerHandle } from './handles.js';
+import { type SendfileFile, type SendfileOptions, sendfile } from './sendfile.js';
 import {
   type CreateServerOptions,
   type CreateUnixServerOptions,
@@ -25,7 +26,7 @@ import {
   createUnixServer,
   type Server,
 } from './server.js';
-import type { Transport } from './transports/interfaces.js';
+import type { Transport, WriteTransport } from './transports/interfaces.js';
 
 /** Anything the loop tracks so that `run()` can close what is still open. */
 export interface Closable {
@@ -225,6 +226,23 @@ export class EventLoop {
     options?: ConnectAcceptedSocketOptions,
   ): Promise<[Transport, P]> {
     return connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /**
+   * Send a file (a FileHandle or a descriptor) over a stream transport,
+   * `count` bytes (default: to the end) from `offset`; resolves with the
+   * number of bytes sent. Node has no zero-copy path, so this reads and writes
+   * under the transport's flow control; `fallback: false` rejects with
+   * SendfileNotAvailableError. See src/sendfile.ts.
+   */
+  sendfile(
+    transport: WriteTransport,
+    file: SendfileFile,
+    offset?: number,
+    count?: number | null,
+    options?: SendfileOptions,
+  ): Promise<number> {
+    return sendfile(this, transport, file, offset, count, options);
   }
 
   /** @internal Track something `run()` must close; untrack it with `_forget`. */
