@@ -566,6 +566,11 @@ int main(int argc, char **argv) {
     double cpu0 = 0, cpu1 = 0, scpu0 = -1, scpu1 = -1;
     sysstat_t ss0 = {0}, ss1 = {0};
 
+    if (drain_mode) {
+        /* wait until the server listens (connect_one retries ECONNREFUSED) */
+        close(connect_one(opt_connect_timeout));
+        usleep(100000);
+    }
     if (conn_mode)
         for (int i = 0; i < opt_conns; i++) cc_start(&conns[i]);
     else if (!stream_mode)

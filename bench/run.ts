@@ -12,11 +12,13 @@
  * repeated (up to 2 times). Every process is bounded in time and killed by
  * its PID.
  *
- * Knobs (environment): ROUNDS (3), DURATION (3 s measured), WARMUP (1 s),
+ * Knobs (environment): ROUNDS (3), DURATION (2 s measured), WARMUP (1 s),
  * SIZES ("1024 10240 102400"), STREAM (1), CONNS (10), ONLY (comma-separated
  * server names), SECTIONS (comma-separated: echo,conn,mem,cluster,sendfile),
- * IDLE_CONNS (10000), SERVER_CPU (0), CLIENT_CPU (1), SNAPSHOT=1 (also copy
- * the Markdown and SVG to bench/snapshot.{md,svg}).
+ * IDLE_CONNS (10000), SERVER_CPU (0), CLIENT_CPU (1), BUDGET (540 s: past
+ * it, disturbed runs are no longer repeated, which keeps the default run
+ * under about 10 minutes), SNAPSHOT=1 (also copy the Markdown and SVG to
+ * bench/snapshot.{md,svg}).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -41,7 +43,7 @@ const num = (name: string, dflt: number): number => {
   return n;
 };
 const ROUNDS = num('ROUNDS', 3);
-const DURATION = num('DURATION', 3);
+const DURATION = num('DURATION', 2);
 const WARMUP = num('WARMUP', 1);
 const CONNS = num('CONNS', 10);
 const SIZES = (env.SIZES ?? '1024 10240 102400').split(/\s+/).filter(Boolean).map(Number);
@@ -54,6 +56,8 @@ const ONLY = env.ONLY ? new Set(env.ONLY.split(',')) : null;
 const SECTIONS = new Set((env.SECTIONS ?? 'echo,conn,mem,cluster,sendfile').split(','));
 const DISTURBED_CPU = 0.15;
 const RETRIES = 2;
+const BUDGET_S = num('BUDGET', 540);
+const T0 = Date.now();
 /** Server processes exit by themselves after this many seconds, whatever happens. */
 const SERVER_MAX_S = Math.ceil(WARMUP + DURATION + 60);
 const PY = env.PYTHON ?? 'python3';
@@ -318,7 +322,7 @@ async function measure(spec: RunSpec): Promise<void> {
           : `${disturbed ? 'DISTURBED ' : ''}${Math.round(result.rps)} req/s ${result.mib_s} MiB/s cpu srv ${result.server_cpu} cli ${result.client_cpu} others ${others}` +
             (result.errors ? ` errors ${result.errors}` : '')),
     );
-    if (!disturbed || attempt > RETRIES) return;
+    if (!disturbed || attempt > RETRIES || (Date.now() - T0) / 1000 > BUDGET_S) return;
     await new Promise((r) => setTimeout(r, 3000));
   }
 }
