@@ -5,7 +5,11 @@
 const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>]> = [
   // One line per example; keep the order of the reference page, then the showcases.
   ['TCP echo server and client', () => import('./tcp-echo.js')],
+  ['UDP echo server and client', () => import('./udp-echo.js')],
   ['Connecting existing sockets', () => import('./existing-sockets.js')],
+  ['loop.subprocessExec() and SubprocessProtocol', () => import('./subprocess-date.js')],
+  ['TLS echo server and client', () => import('./tls-echo.js')],
+  ['STARTTLS: upgrading a plain line protocol', () => import('./starttls.js')],
   ['A line-based key-value server with backpressure and half-close', () => import('./line-kv.js')],
 ];
 

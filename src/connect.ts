@@ -75,6 +75,8 @@ const CONNECTION_KEYS = [
  * @internal
  */
 export interface TlsClientLayer {
+  /** Validate `ssl` (and build its context) before anything connects. */
+  checkClient(ssl: unknown): void;
   wrapClient(
     loop: EventLoop,
     sock: net.Socket,
@@ -307,6 +309,7 @@ export async function createConnection<P>(
     throw new TypeError(`serverHostname must be a string, got ${inspect(serverHostname)}`);
   }
   checkSslTimeouts(options, !!ssl);
+  if (ssl) requireTls().checkClient(ssl);
   if (ssl && serverHostname === null && !host) {
     throw new TypeError('You must set server_hostname when using ssl without a host');
   }
@@ -428,6 +431,7 @@ export async function createUnixConnection<P>(
     throw new TypeError('server_hostname is only meaningful with ssl');
   }
   checkSslTimeouts(options, !!ssl);
+  if (ssl) requireTls().checkClient(ssl);
   let connected: { sock: net.Socket; hook: ReadHook | null };
   let extra: Record<string, unknown>;
   if (path != null) {
@@ -504,12 +508,11 @@ export async function connectAcceptedSocket<P>(
   checkSslTimeouts(options, !!options.ssl);
   if ((options.ssl as unknown) === true)
     throw new TypeError('ssl argument must be an SSLContext or None');
+  if (options.ssl) requireTlsServer().checkServer(options.ssl);
   const s = await adoptSocket(sock, 'A Stream Socket was expected, got');
   const extra = unixNames(s);
   if (options.ssl) {
-    const server = tlsServerLayer.server;
-    if (server === null) throw new Error('protoloop: the TLS layer is not loaded');
-    return server.wrapServer(
+    return requireTlsServer().wrapServer(
       loop,
       s,
       protocolFactory as () => object,
@@ -524,6 +527,8 @@ export async function connectAcceptedSocket<P>(
 
 /** @internal The server side of the TLS layer (installed by tls.ts). */
 export interface TlsServerLayer {
+  /** Validate server-side `ssl` and build its context once (cached per options object). */
+  checkServer(ssl: unknown): void;
   wrapServer(
     loop: EventLoop,
     sock: net.Socket,
@@ -536,6 +541,12 @@ export interface TlsServerLayer {
 }
 /** @internal */
 export const tlsServerLayer: { server: TlsServerLayer | null } = { server: null };
+
+/** @internal */
+export function requireTlsServer(): TlsServerLayer {
+  if (tlsServerLayer.server === null) throw new Error('protoloop: the TLS layer is not loaded');
+  return tlsServerLayer.server;
+}
 
 /**
  * A connected pair of Unix stream sockets, as Python's `socket.socketpair()`.

@@ -6,6 +6,7 @@
  * @module
  */
 export type {
+  ClientTlsOptions,
   ConnectAcceptedSocketOptions,
   CreateConnectionOptions,
   CreateUnixConnectionOptions,
@@ -31,6 +32,8 @@ export {
 } from './protocols.js';
 export type { SendfileFile, SendfileOptions } from './sendfile.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
+export type { ServerTlsOptions, StartTlsOptions } from './tls.js';
+export type { CreateDatagramEndpointOptions } from './transports/datagram.js';
 export type {
   Address,
   BaseTransport,
@@ -41,3 +44,10 @@ export type {
   Transport,
   WriteTransport,
 } from './transports/interfaces.js';
+export {
+  DEVNULL,
+  PIPE,
+  STDOUT,
+  type SubprocessOptions,
+  type SubprocessStdio,
+} from './transports/subprocess.js';

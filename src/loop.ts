@@ -6,8 +6,10 @@
  * @module
  */
 import type * as net from 'node:net';
+import type * as stream from 'node:stream';
 import { inspect } from 'node:util';
 import {
+  type ClientTlsOptions,
   type ConnectAcceptedSocketOptions,
   type CreateConnectionOptions,
   type CreateUnixConnectionOptions,
@@ -18,6 +20,7 @@ import {
 import type { ExceptionContext, ExceptionHandler } from './context.js';
 import { Future } from './futures.js';
 import { Handle, TimerHandle } from './handles.js';
+import type { BaseProtocol } from './protocols.js';
 import { type SendfileFile, type SendfileOptions, sendfile } from './sendfile.js';
 import {
   type CreateServerOptions,
@@ -26,7 +29,24 @@ import {
   createUnixServer,
   type Server,
 } from './server.js';
-import type { Transport, WriteTransport } from './transports/interfaces.js';
+import { type ServerTlsOptions, type StartTlsOptions, startTls } from './tls.js';
+import {
+  type CreateDatagramEndpointOptions,
+  createDatagramEndpoint,
+} from './transports/datagram.js';
+import type {
+  DatagramTransport,
+  ReadTransport,
+  SubprocessTransport,
+  Transport,
+  WriteTransport,
+} from './transports/interfaces.js';
+import { connectReadPipe, connectWritePipe } from './transports/pipes.js';
+import {
+  type SubprocessOptions,
+  subprocessExec,
+  subprocessShell,
+} from './transports/subprocess.js';
 
 /** Anything the loop tracks so that `run()` can close what is still open. */
 export interface Closable {
@@ -226,6 +246,84 @@ export class EventLoop {
     options?: ConnectAcceptedSocketOptions,
   ): Promise<[Transport, P]> {
     return connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /**
+   * Open a UDP endpoint: bound to `localAddr`, connected to `remoteAddr`,
+   * both, or wrapping `options.sock` (a `dgram.Socket`). Resolves with
+   * `[transport, protocol]` after `connectionMade` ran.
+   */
+  createDatagramEndpoint<P>(
+    protocolFactory: () => P,
+    options?: CreateDatagramEndpointOptions,
+  ): Promise<[DatagramTransport, P]> {
+    return createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /**
+   * Bind a protocol to the read end of a pipe: a file descriptor (a pipe or
+   * FIFO, a socket, a character device; a regular file is rejected) or a
+   * Node `Readable`. The transport owns it and closes it when done.
+   */
+  connectReadPipe<P>(
+    protocolFactory: () => P,
+    pipe: number | stream.Readable,
+  ): Promise<[ReadTransport, P]> {
+    return connectReadPipe(this, protocolFactory, pipe);
+  }
+
+  /**
+   * Bind a protocol to the write end of a pipe: a file descriptor (a pipe or
+   * FIFO, a socket, a character device; a regular file is rejected) or a
+   * Node `Writable`. The transport owns it and closes it when done.
+   */
+  connectWritePipe<P>(
+    protocolFactory: () => P,
+    pipe: number | stream.Writable,
+  ): Promise<[WriteTransport, P]> {
+    return connectWritePipe(this, protocolFactory, pipe);
+  }
+
+  /**
+   * Run `program` with `args` (no shell) under a `SubprocessProtocol`.
+   * Resolves after `connectionMade` ran; a missing program rejects with
+   * Node's `ENOENT` error. See {@link SubprocessOptions}.
+   */
+  subprocessExec<P>(
+    protocolFactory: () => P,
+    program: string,
+    args?: readonly string[],
+    options?: SubprocessOptions,
+  ): Promise<[SubprocessTransport, P]> {
+    return subprocessExec(this, protocolFactory, program, args, options);
+  }
+
+  /** Run `cmd` with `/bin/sh -c` under a `SubprocessProtocol`; as `subprocessExec`. */
+  subprocessShell<P>(
+    protocolFactory: () => P,
+    cmd: string,
+    options?: SubprocessOptions,
+  ): Promise<[SubprocessTransport, P]> {
+    return subprocessShell(this, protocolFactory, cmd, options);
+  }
+
+  /**
+   * Upgrade a live connection to TLS (STARTTLS), client side or with
+   * `serverSide: true` server side. `sslcontext` is `true` (client: Node's
+   * default trusted CAs), Node's TLS options, or a `tls.SecureContext`.
+   * Resolves with a new transport once the handshake is done; `protocol`
+   * gets no second `connectionMade`, and the old transport must not be used
+   * again (its `close()`/`abort()` reach the new one). Nothing received
+   * before the upgrade is lost and flow-control state carries over. A failed
+   * or timed-out upgrade rejects and ends in `protocol.connectionLost(err)`.
+   */
+  startTls(
+    transport: Transport,
+    protocol: BaseProtocol | object,
+    sslcontext: ClientTlsOptions | ServerTlsOptions,
+    options?: StartTlsOptions,
+  ): Promise<Transport> {
+    return startTls(this, transport, protocol, sslcontext, options);
   }
 
   /**

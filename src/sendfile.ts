@@ -208,12 +208,40 @@ class SendfileFallbackProtocol {
     throw new InvalidStateError('Invalid state: reading should be paused');
   }
 
-  /** Put the original protocol back, restore reading, and resumeWriting() if it was paused. */
+  /**
+   * Put the original protocol back and restore reading. Then make the
+   * protocol's view of write flow control match the transport's: if it was
+   * paused when sendfile started and the transport is not paused now, it gets
+   * resumeWriting() (asyncio's rule); if the last chunk left the transport
+   * paused, it gets pauseWriting() now (or, paused at the start, nothing), so
+   * that the resumeWriting() the transport sends once it drains answers a
+   * pause the protocol saw. pauseWriting/resumeWriting keep alternating.
+   */
   restore(): void {
-    if (this.#t.getProtocol() === this) this.#t.setProtocol(this.#proto);
-    if (this.#shouldResumeReading) this.#t.resumeReading();
+    const t = this.#t;
+    if (t.getProtocol() === this) t.setProtocol(this.#proto);
+    if (this.#shouldResumeReading) t.resumeReading();
     this.#writeReady = null;
-    if (this.#shouldResumeWriting && !this.#t.isClosing()) this.#proto.resumeWriting?.();
+    if (t.isClosing()) return;
+    const pausedNow = t._flow.paused;
+    if (this.#shouldResumeWriting && !pausedNow) this.#callFlow('resumeWriting');
+    else if (!this.#shouldResumeWriting && pausedNow) this.#callFlow('pauseWriting');
+  }
+
+  /** As the transport calls them: an exception is reported, never fatal (semantics 2.8). */
+  #callFlow(name: 'pauseWriting' | 'resumeWriting'): void {
+    const fn = this.#proto[name];
+    if (typeof fn !== 'function') return;
+    try {
+      fn.call(this.#proto);
+    } catch (exc) {
+      this.#t._loop.callExceptionHandler({
+        message: `protocol.${name === 'pauseWriting' ? 'pause_writing' : 'resume_writing'}() failed`,
+        exception: exc instanceof Error ? exc : new Error(String(exc)),
+        transport: this.#t,
+        protocol: this.#proto,
+      });
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import * as dns from 'node:dns';
 import { lstatSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { inspect } from 'node:util';
-import { makeStreamTransport, pyAddr, tlsServerLayer } from './connect.js';
+import { makeStreamTransport, pyAddr, requireTlsServer, tlsServerLayer } from './connect.js';
 import { InvalidStateError } from './errors.js';
 import type { EventLoop } from './loop.js';
 import type { TransportBase } from './transports/base.js';
@@ -122,6 +122,7 @@ export class Server implements AsyncDisposable {
   #conns = new Set<TransportBase>();
   #closeWaiters: Array<() => void> = [];
   #serveForeverWaiter: (() => void) | null = null;
+  #foreverActive = false;
 
   /** @internal */
   constructor(
@@ -183,17 +184,22 @@ export class Server implements AsyncDisposable {
 
   /** Start serving if needed; resolves when close() is called. */
   async serveForever(): Promise<void> {
-    if (this.#serveForeverWaiter !== null) {
+    if (this.#foreverActive) {
       throw new InvalidStateError(
         `server ${inspect(this)} is already being awaited on serveForever()`,
       );
     }
     if (this.#closed) throw new InvalidStateError(`server ${inspect(this)} is closed`);
-    await this.startServing();
-    if (this.#closed) return;
-    await new Promise<void>((resolve) => {
-      this.#serveForeverWaiter = resolve;
-    });
+    this.#foreverActive = true;
+    try {
+      await this.startServing();
+      if (this.#closed) return;
+      await new Promise<void>((resolve) => {
+        this.#serveForeverWaiter = resolve;
+      });
+    } finally {
+      this.#foreverActive = false;
+    }
   }
 
   /** Stop listening (new clients are refused); existing connections stay open. Idempotent. */
@@ -236,10 +242,13 @@ export class Server implements AsyncDisposable {
     this.#maybeWakeClosed();
   }
 
-  #attach = (t: StreamTransport): void => {
+  /** @internal A connection of this server started (also used by startTls to hand over). */
+  _attach(t: TransportBase): void {
     this.#conns.add(t);
     t._server = this;
-  };
+  }
+
+  #attach = (t: StreamTransport): void => this._attach(t);
 
   #maybeWakeClosed(): void {
     if (!this.#closed || this.#conns.size > 0) return;
@@ -286,6 +295,8 @@ export class Server implements AsyncDisposable {
   }
 
   #onServerError(srv: net.Server, err: NodeJS.ErrnoException): void {
+    // listen()/bind() failures reject startServing(); they are not reported twice.
+    if (err.syscall === 'listen' || err.syscall === 'bind') return;
     if (
       err.syscall === 'accept' &&
       err.code !== undefined &&
@@ -369,6 +380,7 @@ function checkServerSsl(ssl: unknown, timeouts: SslTimeouts): ServerTlsOptions |
   if (typeof ssl !== 'object')
     throw new TypeError(`ssl must be TLS options or a SecureContext, got ${inspect(ssl)}`);
   checkSslTimeouts(timeouts, true);
+  requireTlsServer().checkServer(ssl);
   return ssl as ServerTlsOptions;
 }
 

@@ -205,14 +205,20 @@ describe('loop.sendfile', () => {
       assert.ok(maxBuffered <= 32 * 1024 + 256 * 1024, `buffered up to ${maxBuffered}`);
       assert.equal(c.t.getProtocol(), c.rec);
       assert.ok(c.t.isReading());
-      // The original protocol never saw the swapped protocol's flow-control calls.
-      assert.ok(!c.rec.events.includes('pause'));
+      // The protocol's flow-control view matches the transport's: paused now
+      // only if the last chunk left the transport paused.
+      const flow = c.rec.events.filter((e) => e === 'pause' || e === 'resume');
+      assert.deepEqual(flow, (c.t as any)._flow.paused ? ['pause'] : []);
       // Reading works again: the peer sends, the protocol receives.
       c.peer.write('ping');
       await until(() => c.rec.chunks.length > 0, 'data after sendfile', 200_000);
       assert.equal(Buffer.concat(c.rec.chunks).toString(), 'ping');
       c.t.close();
       const got = await c.ended;
+      assert.deepEqual(
+        c.rec.events.filter((e) => e === 'pause' || e === 'resume'),
+        flow.length ? ['pause', 'resume'] : [],
+      );
       assert.equal(got.length, BIG);
       assert.ok(got.every((b) => b === 9));
     } finally {
@@ -233,10 +239,42 @@ describe('loop.sendfile', () => {
       const p = loop.sendfile(c.t, fh, 0, 10_000);
       c.peer.resume();
       assert.equal(await p, 10_000);
-      assert.equal(c.rec.events.filter((e) => e === 'resume').length, 1);
       c.t.close();
       const got = await c.ended;
       assert.ok(got.equals(Buffer.concat([big, content.subarray(0, 10_000)])));
+      // Paused once by the big write, resumed once (by sendfile's restore or,
+      // if the last chunk left the transport paused, when it drained).
+      assert.deepEqual(
+        c.rec.events.filter((e) => e === 'pause' || e === 'resume'),
+        ['pause', 'resume'],
+      );
+    } finally {
+      await fh.close();
+      await c.dispose();
+    }
+  });
+
+  test('a transfer that ends with the transport paused leaves the protocol paused (then resumed)', async () => {
+    const c = await connect();
+    const fh = await fs.promises.open(path, 'r');
+    try {
+      c.peer.pause();
+      c.t.setWriteBufferLimits(1024 * 1024 * 1024);
+      c.t.write(Buffer.alloc(BIG, 1)); // fills the kernel; the rest waits in the transport
+      c.t.setWriteBufferLimits(c.t.getWriteBufferSize() + 5000); // not paused yet
+      assert.ok(!c.rec.events.includes('pause'));
+      assert.equal(await loop.sendfile(c.t, fh, 0, 10_000), 10_000);
+      // The last chunk pushed the transport over the mark while sendfile's
+      // protocol was installed; the restored protocol is told now.
+      assert.deepEqual(c.rec.events.slice(-1), ['pause']);
+      c.peer.resume();
+      c.t.close();
+      const got = await c.ended;
+      assert.equal(got.length, BIG + 10_000);
+      assert.deepEqual(
+        c.rec.events.filter((e) => e === 'pause' || e === 'resume'),
+        ['pause', 'resume'],
+      );
     } finally {
       await fh.close();
       await c.dispose();

@@ -83,7 +83,14 @@ describe('createConnection', () => {
     const port = await closedPort();
     let made = 0;
     await assert.rejects(
-      loop.createConnection(() => (made++, new Protocol()), '127.0.0.1', port),
+      loop.createConnection(
+        () => {
+          made++;
+          return new Protocol();
+        },
+        '127.0.0.1',
+        port,
+      ),
       { code: 'ECONNREFUSED' },
     );
     assert.equal(made, 0, 'the factory runs only after connecting');
@@ -93,7 +100,14 @@ describe('createConnection', () => {
     const [server, port] = await echoServer();
     let calls = 0;
     const rec = new Recorder();
-    const [t, p] = await loop.createConnection(() => (calls++, rec), '127.0.0.1', port);
+    const [t, p] = await loop.createConnection(
+      () => {
+        calls++;
+        return rec;
+      },
+      '127.0.0.1',
+      port,
+    );
     assert.equal(calls, 1);
     assert.equal(p, rec);
     assert.deepEqual(rec.events, ['made']);

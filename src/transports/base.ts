@@ -58,7 +58,7 @@ export abstract class TransportBase {
   /** @internal True once connectionMade ran (connectionLost only follows it). */
   _made = false;
   /** @internal A Server this connection is attached to, told when the connection ends. */
-  _server: { _detach(t: TransportBase): void } | null = null;
+  _server: { _attach(t: TransportBase): void; _detach(t: TransportBase): void } | null = null;
 
   constructor(loop: EventLoop, protocol: AnyProtocol) {
     this._loop = loop;

@@ -116,6 +116,11 @@ export interface StreamTransportInit {
   extra?: Record<string, unknown>;
   /** Called once connectionMade has run (resolves the creating promise). */
   onMade?: () => void;
+  /**
+   * Do not start the connection in the constructor: the owner calls
+   * `_begin()` later (TLS: once the handshake is done).
+   */
+  deferStart?: boolean;
 }
 
 /** A socket's address as asyncio reports it: `[host, port]`, or a path for Unix sockets. */
@@ -158,6 +163,18 @@ export class StreamTransport extends TransportBase implements Transport {
   #handle: object | null = null;
   /** @internal Set while loop.sendfile() owns the transport. */
   _sendfileActive = false;
+  /**
+   * @internal Set by startTls(): the TLS transport that took over this
+   * connection; close() and abort() on this (retired) transport reach it.
+   */
+  _upgradedTo: { close(): void; abort(): void } | null = null;
+  /**
+   * Unsent bytes are counted by the socket's Writable (`writableLength`), not
+   * by libuv: true for TLS sockets, whose handle's `writeQueueSize` counts
+   * encrypted bytes, TLS records included (handshake and session tickets).
+   */
+  readonly #appLevelCount: boolean;
+  #onMade: (() => void) | null;
 
   constructor(
     loop: EventLoop,
@@ -170,6 +187,8 @@ export class StreamTransport extends TransportBase implements Transport {
     this.#buffered = isBufferedProtocol(protocol);
     this.#hook = init.readHook ?? null;
     if (this.#hook !== null) this.#hook._t = this;
+    this.#appLevelCount = (sock as { encrypted?: unknown }).encrypted === true;
+    this.#onMade = init.onMade ?? null;
 
     this._extra.socket = sock;
     try {
@@ -203,11 +222,27 @@ export class StreamTransport extends TransportBase implements Transport {
     }
 
     loop._track(this);
-    this._scheduleConnectionMade(() => {
+    if (!init.deferStart) this._begin(true);
+  }
+
+  /**
+   * @internal Start the connection: `connectionMade` (unless `callMade` is
+   * false: after startTls() the protocol already had it), then reading, then
+   * the `onMade` hook; all on a later turn, never from the caller's stack.
+   */
+  _begin(callMade: boolean): void {
+    const start = (): void => {
       this.#started = true;
-      if (this._state === ConnState.OPEN && !this.#paused) sock.resume();
-      init.onMade?.();
-    });
+      if (this._state === ConnState.OPEN && !this.#paused) this._sock.resume();
+      const onMade = this.#onMade;
+      this.#onMade = null;
+      onMade?.();
+    };
+    if (callMade) this._scheduleConnectionMade(start);
+    else
+      this._loop.callSoon(() => {
+        if (this._state !== ConnState.LOST) start();
+      });
   }
 
   protected get _kind(): string {
@@ -374,19 +409,36 @@ export class StreamTransport extends TransportBase implements Transport {
   getWriteBufferSize(): number {
     // writableLength is 0 exactly when Node holds nothing for this socket
     // (cheap to read); otherwise ask libuv for the exact unsent count.
-    return this.#queued + (this._sock.writableLength === 0 ? 0 : this.#unsentInSocket());
+    return this.#queued + (this.#socketIdle() ? 0 : this.#unsentInSocket());
   }
 
   /**
    * Unsent bytes inside the socket. libuv's `write_queue_size` (exposed on
    * the handle as `writeQueueSize`, updated synchronously by every write) is
    * exact; `writableLength` counts a partly sent chunk in full, so it is only
-   * the fallback for handles without the field.
+   * the fallback for handles without the field. On TLS sockets the handle's
+   * count is in encrypted bytes and includes the TLS layer's own records, so
+   * there the application-level `writableLength` is the right measure: a
+   * chunk counts until all of its records reached the kernel.
    */
   #unsentInSocket(): number {
+    if (this.#appLevelCount) return this._sock.writableLength;
     const h = (this._sock as any)._handle;
     if (h != null && typeof h.writeQueueSize === 'number') return h.writeQueueSize;
     return this._sock.writableLength;
+  }
+
+  /**
+   * True when the socket has no write in progress at all. Not the same as
+   * "nothing unsent": libuv lowers writeQueueSize as soon as the kernel takes
+   * the bytes, but reports the completion one loop phase later, and until
+   * then Node's Writable would buffer a new write behind the old one, out of
+   * our count. So the transport hands bytes to the socket only when Node holds
+   * none (`writableLength === 0`); the socket then never buffers our data and
+   * writeQueueSize stays the exact unsent count.
+   */
+  #socketIdle(): boolean {
+    return this._sock.writableLength === 0;
   }
 
   /**
@@ -415,7 +467,7 @@ export class StreamTransport extends TransportBase implements Transport {
     }
     // CLOSING still accepts writes: asyncio appends them and flushes them
     // before connectionLost (semantics 1.7).
-    if (this.#queued !== 0 || this._sock.writableLength !== 0) {
+    if (this.#queued !== 0 || !this.#socketIdle()) {
       this.#enqueue(buf);
     } else if (this.#fd >= 0) {
       const sent = this.#writeNow(buf);
@@ -479,7 +531,7 @@ export class StreamTransport extends TransportBase implements Transport {
       this._countLostWrite();
       return;
     }
-    if (this.#queued !== 0 || this._sock.writableLength !== 0) {
+    if (this.#queued !== 0 || !this.#socketIdle()) {
       for (const b of bufs) this.#enqueue(b);
     } else if (this.#fd >= 0) {
       // One vectored write (writev) for the whole list; same preconditions as write().
@@ -532,7 +584,7 @@ export class StreamTransport extends TransportBase implements Transport {
    */
   #onWritten = (err?: Error | null): void => {
     if (err || this._state >= ConnState.LOST_SCHEDULED) return;
-    if (this.#queued > 0 && this._sock.writableLength === 0) this.#flushQueue();
+    if (this.#queued > 0 && this.#socketIdle()) this.#flushQueue();
     this._maybeResumeProtocol();
     this._afterDrainCheck();
   };
@@ -561,6 +613,10 @@ export class StreamTransport extends TransportBase implements Transport {
   // ---- closing ----------------------------------------------------------------
 
   close(): void {
+    if (this._upgradedTo !== null) {
+      this._upgradedTo.close();
+      return;
+    }
     if (this._state !== ConnState.OPEN) return;
     this._state = ConnState.CLOSING;
     this._sock.pause(); // no data after close(), even if some is in the kernel (1.13)
@@ -568,7 +624,43 @@ export class StreamTransport extends TransportBase implements Transport {
   }
 
   abort(): void {
+    if (this._upgradedTo !== null) {
+      this._upgradedTo.abort();
+      return;
+    }
     this._forceClose(null);
+  }
+
+  /**
+   * @internal startTls(): retire this transport and give its socket to a TLS
+   * layer. Reading stops at once, so no further plain-text byte reaches the
+   * protocol: what the kernel or Node still holds goes to the TLS layer
+   * (Node's TLSSocket feeds the socket's readable buffer to TLS first).
+   * Bytes still queued here go to the socket now; Node's TLSSocket holds
+   * its own records back until the writes issued before it have finished,
+   * so the plain text reaches the peer before the handshake. The transport
+   * ends without connectionLost: the protocol carries on over TLS, and
+   * close()/abort() on this object reach `successor`.
+   *
+   * Returns whether the protocol had paused reading.
+   */
+  _handOver(successor: { close(): void; abort(): void }): { readingPaused: boolean } {
+    const sock = this._sock;
+    const readingPaused = this.#paused;
+    this.#paused = true;
+    sock.pause();
+    if (this.#queued > 0) this.#flushQueue();
+    sock.off('end', onEnd);
+    sock.off('error', onError);
+    sock.off('close', onClose);
+    sock.off('data', onData);
+    delete (sock as any)[kTransport];
+    if (this.#hook !== null) this.#hook._t = null;
+    // LOST without a protocol call: write completions still pending on the
+    // socket see this state and do nothing.
+    this._state = ConnState.LOST;
+    this._upgradedTo = successor;
+    return { readingPaused };
   }
 
   protected _stopIO(discard: boolean): void {

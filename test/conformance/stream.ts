@@ -314,7 +314,7 @@ export function streamConformance(name: string, makePair: PairFactory, caps: Cap
         console.warn = orig;
       }
       await Promise.all([p.a.lost, p.b.lost]);
-      p.a.transport.writeEof(); // after close: silent no-op
+      if (caps.writeEof) p.a.transport.writeEof(); // after close: silent no-op
       await p.dispose();
     });
 
