@@ -44,6 +44,8 @@ const MIN_REGION = 16 * 1024;
  * region at all: memory per idle connection stays that of a raw Node socket.
  */
 export const COPY_MAX = 4 * 1024;
+/** After this many small reads in a row, a connection gives its region up. */
+const SMALL_READS_TO_DROP = 4;
 /** Size of the shared slab that small reads are copied into. */
 const COPY_SLAB = 64 * 1024;
 
@@ -141,6 +143,8 @@ export class StreamTransport extends TransportBase implements Transport {
   /** The connection's own read region (onread path); null while reads go to scratch. */
   #region: Uint8Array | null = null;
   #regionWant = MIN_REGION;
+  /** Consecutive reads of at most COPY_MAX bytes into the region. */
+  #smallReads = 0;
   /** The protocol buffer handed to Node for the next read, and whose it is. */
   #protoBuf: Uint8Array | null = null;
   #protoBufOwner: object | null = null;
@@ -333,26 +337,36 @@ export class StreamTransport extends TransportBase implements Transport {
       // callback at a time, so nothing can read into it before this returns).
       data = copyOut(n);
       if (n > COPY_MAX) {
-        // Busy with large reads: the next read goes into a region of our own.
-        this.#regionWant = n >= MIN_REGION ? Math.min(MAX_READ, n * 2) : MIN_REGION;
+        // Busy with large reads: the next read goes into a region of our own,
+        // room for a few reads like this one.
+        this.#regionWant = Math.max(MIN_REGION, Math.min(MAX_READ, n * 4));
         this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
+        this.#smallReads = 0;
       }
     } else if (buf === this.#region) {
       // Hand out [0, n) of the region, owned by the receiver; the region
       // moves past it so those bytes are never read into again.
       const region = buf;
       data = Buffer.from(region.buffer, region.byteOffset, n);
-      if (n <= COPY_MAX) {
-        // Back to small reads: drop the region so that an idle connection
-        // keeps none (the unused rest is freed with the slices given out).
+      // Small reads in a row mean the connection went back to small messages
+      // (one small read alone is often the tail of a large message): drop the
+      // region, so that an idle connection keeps none (its unused rest is
+      // freed with the slices already given out).
+      this.#smallReads = n <= COPY_MAX ? this.#smallReads + 1 : 0;
+      if (this.#smallReads >= SMALL_READS_TO_DROP) {
         this.#region = null;
-      } else if (n === region.length) {
-        this.#regionWant = Math.min(MAX_READ, this.#regionWant * 2);
-        this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
-      } else if (region.length - n < this.#regionWant >> 2) {
-        this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
       } else {
-        this.#region = new Uint8Array(region.buffer, region.byteOffset + n, region.length - n);
+        // Grow while reads are large relative to the region (a full read
+        // may have more behind it), then keep room for a read like this one,
+        // so that messages are not split across regions.
+        if (n === region.length || n * 4 > this.#regionWant) {
+          this.#regionWant = Math.min(MAX_READ, this.#regionWant * 2);
+        }
+        const rest = region.length - n;
+        this.#region =
+          rest < Math.max(n, this.#regionWant >> 2)
+            ? Buffer.allocUnsafeSlow(this.#regionWant)
+            : new Uint8Array(region.buffer, region.byteOffset + n, rest);
       }
     } else {
       // A protocol buffer handed out before setProtocol() switched protocols.
