@@ -103,9 +103,10 @@ describe('stream transport fast paths', () => {
     const [t, rec] = await loop.createConnection(() => new Recorder(), '127.0.0.1', port);
     const expected: Buffer[] = [];
     let total = 0;
-    for (let i = 0; i < 60; i++) {
-      // 1 byte, a few KiB around COPY_MAX, and a few hundred KiB, in turn.
-      const size = [1, 4095, 4097, 300_000, 17, 65_536][i % 6]!;
+    for (let i = 0; i < 72; i++) {
+      // 1 byte, a few KiB around COPY_MAX (4 KiB), a few hundred KiB, and a
+      // run of small messages (the connection gives its region up).
+      const size = [1, 4095, 4097, 300_000, 17, 65_536, 5, 6, 7, 8, 9, 200_000][i % 12]!;
       const chunk = Buffer.alloc(size, (i * 37) & 0xff);
       expected.push(chunk);
       total += size;
