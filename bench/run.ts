@@ -510,6 +510,25 @@ async function sendfileSection(): Promise<void> {
 
 // ---- main -----------------------------------------------------------------------
 
+/** `REPORT_ONLY=1`: render latest.json's runs again (after a change to report.ts). */
+function reportOnly(): void {
+  const prev = JSON.parse(fs.readFileSync(join(OUT, 'latest.json'), 'utf8'));
+  const summary = summarize(prev.runs, prev.meta);
+  const md = renderMarkdown(summary);
+  const svg = renderSvg(summary);
+  fs.writeFileSync(
+    join(OUT, 'latest.json'),
+    `${JSON.stringify({ ...summary, runs: prev.runs }, null, 1)}\n`,
+  );
+  fs.writeFileSync(join(OUT, 'latest.md'), md);
+  fs.writeFileSync(join(OUT, 'latest.svg'), svg);
+  if (env.SNAPSHOT === '1') {
+    fs.writeFileSync(join(SRC, 'snapshot.md'), md);
+    fs.writeFileSync(join(SRC, 'snapshot.svg'), svg);
+  }
+  log(md);
+}
+
 async function main(): Promise<void> {
   for (const tool of ['taskset', 'cc']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) {
@@ -586,4 +605,5 @@ async function main(): Promise<void> {
   log(`wrote ${join(OUT, 'latest.{jsonl,json,md,svg}')} in ${meta.elapsed_s}s`);
 }
 
-await main();
+if (env.REPORT_ONLY === '1') reportOnly();
+else await main();
