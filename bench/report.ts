@@ -410,6 +410,9 @@ export function renderSvg(s: Summary): string {
   o.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
   );
+  o.push(
+    '<title>protoloop echo benchmark: throughput of each server relative to Node net, per message size</title>',
+  );
   o.push(`<rect width="${W}" height="${height}" fill="#ffffff"/>`);
   o.push(
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="600">Echo throughput relative to Node net (higher is better; whiskers: min–max over rounds)</text>`,
