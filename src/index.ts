@@ -30,7 +30,25 @@ export {
   Protocol,
   SubprocessProtocol,
 } from './protocols.js';
+export type { SendfileFile, SendfileOptions } from './sendfile.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
+export {
+  type ClientConnectedCallback,
+  DEFAULT_LIMIT,
+  type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
+  openConnection,
+  openUnixConnection,
+  type StartServerOptions,
+  type StartUnixServerOptions,
+  StreamReader,
+  StreamReaderProtocol,
+  type StreamStartTlsOptions,
+  type StreamTlsContext,
+  StreamWriter,
+  startServer,
+  startUnixServer,
+} from './streams/index.js';
 export type { ServerTlsOptions, StartTlsOptions } from './tls.js';
 export type { CreateDatagramEndpointOptions } from './transports/datagram.js';
 export type {
