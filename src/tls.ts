@@ -505,6 +505,9 @@ export class TlsTransport extends StreamTransport {
       return;
     }
     this.#phase = TlsPhase.SHUTDOWN;
+    // Nothing more can follow our close_notify: later writes are dropped
+    // (asyncio drops writes once its SSL protocol is shutting down).
+    this._writeShut = true;
     const sock = this._sock;
     // end(): close_notify, then FIN. Reading goes on (nothing is delivered
     // after close()) so that the peer's close_notify is seen.

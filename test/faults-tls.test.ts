@@ -283,6 +283,35 @@ describe('a misbehaving TLS client (protoloop is the server)', () => {
   });
 });
 
+describe('writes after close() on TLS', () => {
+  test('once close_notify is sent: dropped and counted, connectionLost(null), not "write after end"', async () => {
+    let b: Recorder | null = null;
+    const server = await loop.createServer(() => (b = new Recorder()), '127.0.0.1', 0, {
+      ssl: serverTls(),
+    });
+    const [t, a] = await loop.createConnection(() => new Recorder(), '127.0.0.1', portOf(server), {
+      ssl: clientTls(),
+      serverHostname: 'localhost',
+    });
+    await until(() => b !== null && b.events[0] === 'made', 'server connectionMade');
+    t.write(Buffer.from('before close'));
+    await b!.receivedBytes(12);
+    await until(() => t.getWriteBufferSize() === 0, 'the write completed');
+    t.close(); // nothing buffered: close_notify goes at once
+    t.write(Buffer.alloc(70_000));
+    t.writelines([Buffer.from('late'), Buffer.alloc(70_000)]);
+    assert.equal(t.getWriteBufferSize(), 0);
+    await Promise.all([a.lost, b!.lost]);
+    assert.equal(a.lostWith, null);
+    assert.deepEqual(a.grammar, ['made', 'lost']);
+    assert.equal(b!.lostWith, null);
+    assert.deepEqual(b!.grammar, ['made', 'data', 'eof', 'lost']);
+    assert.equal(b!.received.toString(), 'before close');
+    server.close();
+    await server.waitClosed();
+  });
+});
+
 describe('startTls faults end in connectionLost(err) once', () => {
   /** A plain protoloop client connection to `port`. */
   async function plainClient(port: number): Promise<Recorder> {

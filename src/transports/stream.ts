@@ -173,6 +173,13 @@ export class StreamTransport extends TransportBase implements Transport {
    */
   _upgradedTo: { close(): void; abort(): void } | null = null;
   /**
+   * @internal Set by a subclass that has shut the write side while closing
+   * (TLS: close_notify and FIN sent, the transport waits for the peer's).
+   * Writes are dropped from then on, as after the connection is lost;
+   * handing them to the ended socket would fail with "write after end".
+   */
+  _writeShut = false;
+  /**
    * Unsent bytes are counted by the socket's Writable (`writableLength`), not
    * by libuv: true for TLS sockets, whose handle's `writeQueueSize` counts
    * encrypted bytes, TLS records included (handshake and session tickets).
@@ -475,7 +482,7 @@ export class StreamTransport extends TransportBase implements Transport {
     const buf = toBuffer(data);
     if (this.#eofWritten || this._sendfileActive) this.#checkWritable('write');
     if (buf.length === 0) return;
-    if (this._state >= ConnState.LOST_SCHEDULED) {
+    if (this._state >= ConnState.LOST_SCHEDULED || this._writeShut) {
       this._countLostWrite();
       return;
     }
@@ -541,7 +548,7 @@ export class StreamTransport extends TransportBase implements Transport {
     }
     this.#checkWritable('writelines');
     if (total === 0) return;
-    if (this._state >= ConnState.LOST_SCHEDULED) {
+    if (this._state >= ConnState.LOST_SCHEDULED || this._writeShut) {
       this._countLostWrite();
       return;
     }

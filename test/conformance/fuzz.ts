@@ -131,6 +131,8 @@ export function fuzzStreamTransport(
         const sent: Buffer[][] = [[], []];
         const eofWritten = [false, false];
         const aborted = [false, false];
+        // abort() at all, also after close() (still a reset for the peer).
+        const abortCalled = [false, false];
         const closedEarly = [false, false];
         const gone = (s: Side) => recs[s]!.transport.isClosing();
         let fill = seq & 0xff;
@@ -199,6 +201,7 @@ export function fuzzStreamTransport(
               t.close();
               break;
             case 'abort':
+              abortCalled[op.side] = true;
               if (!gone(op.side)) aborted[op.side] = true;
               t.abort();
               break;
@@ -252,7 +255,7 @@ export function fuzzStreamTransport(
             assert.equal(got.length, from.length, `all bytes delivered (side ${s} -> ${1 - s})`);
           }
         }
-        if (caps.deterministic && !aborted[0] && !aborted[1]) {
+        if (caps.deterministic && !abortCalled[0] && !abortCalled[1]) {
           for (const r of recs) assert.equal(r.lostWith, null, 'a clean close on both sides');
         }
         await p.dispose();
