@@ -154,7 +154,7 @@ export function fuzzStreamTransport(
               if (eofWritten[op.side]) {
                 assert.throws(() => t.write(data), InvalidStateError);
               } else {
-                const accepts = accepting(t);
+                const accepts = !abortCalled[op.side] && accepting(t);
                 t.write(data);
                 if (accepts) sent[op.side]!.push(data);
               }
@@ -165,7 +165,7 @@ export function fuzzStreamTransport(
               if (eofWritten[op.side]) {
                 assert.throws(() => t.writelines(list), InvalidStateError);
               } else {
-                const accepts = accepting(t);
+                const accepts = !abortCalled[op.side] && accepting(t);
                 t.writelines(list);
                 if (accepts) sent[op.side]!.push(...list);
               }
@@ -201,8 +201,10 @@ export function fuzzStreamTransport(
               t.close();
               break;
             case 'abort':
+              // An abort drops what is still unsent: also after close()
+              // while the closing flush runs.
+              if (!abortCalled[op.side] && accepting(t)) aborted[op.side] = true;
               abortCalled[op.side] = true;
-              if (!gone(op.side)) aborted[op.side] = true;
               t.abort();
               break;
           }
