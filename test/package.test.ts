@@ -36,9 +36,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 function npm(args: string[], cwd: string): SpawnSyncReturns<string> {
   const cli = process.env.npm_execpath;
   const [cmd, argv] =
-    cli !== undefined && cli.endsWith('.js')
-      ? [process.execPath, [cli, ...args]]
-      : ['npm', args];
+    cli !== undefined && cli.endsWith('.js') ? [process.execPath, [cli, ...args]] : ['npm', args];
   return spawnSync(cmd, argv, { cwd, env: cleanEnv(), encoding: 'utf8', timeout: TIMEOUT_MS });
 }
 
@@ -218,8 +216,21 @@ export async function main(): Promise<string> {
 }
 `;
 
-test('from TypeScript: a consumer type-checks against the installed declarations', () => {
+/** The README's TypeScript examples, each a module of its own. */
+function readmeExamples(): string[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+test('from TypeScript: a consumer and the README examples type-check against the installed declarations', () => {
   writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
+  const examples = readmeExamples();
+  assert.ok(examples.length > 0);
+  const files = ['consumer.ts'];
+  examples.forEach((code, i) => {
+    files.push(`readme-${i}.ts`);
+    writeFileSync(join(app, `readme-${i}.ts`), code);
+  });
   // A consumer's usual settings; skipLibCheck off, so protoloop's own .d.ts
   // files are checked too. @types/node comes from this repository.
   writeFileSync(
@@ -235,7 +246,7 @@ test('from TypeScript: a consumer type-checks against the installed declarations
         typeRoots: [join(root, 'node_modules', '@types')],
         types: ['node'],
       },
-      files: ['consumer.ts'],
+      files,
     }),
   );
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
