@@ -35,8 +35,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 /** Run npm (the one running `npm test` when there is one, else the one on PATH). */
 function npm(args: string[], cwd: string): SpawnSyncReturns<string> {
   const cli = process.env.npm_execpath;
-  const [cmd, argv] =
-    cli !== undefined && cli.endsWith('.js') ? [process.execPath, [cli, ...args]] : ['npm', args];
+  const [cmd, argv] = cli?.endsWith('.js') ? [process.execPath, [cli, ...args]] : ['npm', args];
   return spawnSync(cmd, argv, { cwd, env: cleanEnv(), encoding: 'utf8', timeout: TIMEOUT_MS });
 }
 
