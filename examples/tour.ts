@@ -11,6 +11,8 @@ const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>
   ['TLS echo server and client', () => import('./tls-echo.js')],
   ['STARTTLS: upgrading a plain line protocol', () => import('./starttls.js')],
   ['A line-based key-value server with backpressure and half-close', () => import('./line-kv.js')],
+  ['Chat server on streams', () => import('./chat-server.js')],
+  ['Length-prefixed binary protocol (BufferedProtocol)', () => import('./length-prefixed.js')],
 ];
 
 for (const [title, load] of tour) {

@@ -31,6 +31,23 @@ export {
   SubprocessProtocol,
 } from './protocols.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
+export {
+  type ClientConnectedCallback,
+  DEFAULT_LIMIT,
+  type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
+  openConnection,
+  openUnixConnection,
+  type StartServerOptions,
+  type StartUnixServerOptions,
+  StreamReader,
+  StreamReaderProtocol,
+  type StreamStartTlsOptions,
+  type StreamTlsContext,
+  StreamWriter,
+  startServer,
+  startUnixServer,
+} from './streams/index.js';
 export type { ServerTlsOptions, StartTlsOptions } from './tls.js';
 export type { CreateDatagramEndpointOptions } from './transports/datagram.js';
 export type {

@@ -9,6 +9,7 @@ const EXPECTED = [
   'BaseProtocol',
   'BufferedProtocol',
   'CancelledError',
+  'DEFAULT_LIMIT',
   'DEVNULL',
   'DatagramProtocol',
   'EventLoop',
@@ -21,11 +22,18 @@ const EXPECTED = [
   'Protocol',
   'STDOUT',
   'SendfileNotAvailableError',
+  'StreamReader',
+  'StreamReaderProtocol',
+  'StreamWriter',
   'SubprocessProtocol',
   'TimerHandle',
   'getRunningLoop',
+  'openConnection',
+  'openUnixConnection',
   'run',
   'socketpair',
+  'startServer',
+  'startUnixServer',
 ];
 
 test('the runtime exports of protoloop are exactly the documented ones', () => {
