@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as api from '../src/index.js';
 import { Server } from '../src/server.js';
+import * as testing from '../src/testing/index.js';
 import { useHarness } from './helpers/harness.js';
 
 useHarness();
@@ -74,8 +75,10 @@ function documented(name: string): boolean {
   return referenceHeadings.some((h) => re.test(h));
 }
 
-test('every runtime export of protoloop has a reference section', () => {
-  const missing = Object.keys(api).filter((name) => !documented(name));
+test('every runtime export of protoloop and protoloop/testing has a reference section', () => {
+  const missing = [...Object.keys(api), ...Object.keys(testing)].filter(
+    (name) => !documented(name),
+  );
   assert.deepEqual(missing, []);
 });
 
@@ -92,14 +95,14 @@ test('every exported interface has a reference page', () => {
   assert.deepEqual(missing, []);
 });
 
-/** Public methods of a class: own prototype members not starting with `_`. */
-function methods(cls: { prototype: object }): string[] {
-  return Object.getOwnPropertyNames(cls.prototype).filter(
-    (m) => m !== 'constructor' && !m.startsWith('_'),
-  );
+/** Public members of a class: own prototype members not starting with `_`; accessors flagged. */
+function members(cls: { prototype: object }): Array<[name: string, accessor: boolean]> {
+  return Object.getOwnPropertyNames(cls.prototype)
+    .filter((m) => m !== 'constructor' && !m.startsWith('_'))
+    .map((m) => [m, Object.getOwnPropertyDescriptor(cls.prototype, m)?.get !== undefined]);
 }
 
-test('every public method of the loop, futures, handles and servers has its section', () => {
+test('every public method and property of the public classes has its section', () => {
   const pages: Array<[string, { prototype: object }, string]> = [
     ['event-loop.md', api.EventLoop, 'loop'],
     ['future.md', api.Future, 'future'],
@@ -111,12 +114,15 @@ test('every public method of the loop, futures, handles and servers has its sect
     ['buffered-protocol.md', api.BufferedProtocol, 'protocol'],
     ['datagram-protocol.md', api.DatagramProtocol, 'protocol'],
     ['subprocess-protocol.md', api.SubprocessProtocol, 'protocol'],
+    ['stream-reader.md', api.StreamReader, 'reader'],
+    ['stream-writer.md', api.StreamWriter, 'writer'],
+    ['stream-reader-protocol.md', api.StreamReaderProtocol, 'protocol'],
   ];
   const missing: string[] = [];
   for (const [page, cls, prefix] of pages) {
     const hs = headings(join(reference, page));
-    for (const m of methods(cls)) {
-      const wanted = m === 'sockets' ? `\`${prefix}.${m}\`` : `\`${prefix}.${m}(`;
+    for (const [m, accessor] of members(cls)) {
+      const wanted = accessor ? `\`${prefix}.${m}\`` : `\`${prefix}.${m}(`;
       if (!hs.some((h) => h.includes(wanted))) missing.push(`${page}: ${prefix}.${m}`);
     }
   }
@@ -142,6 +148,22 @@ test('every relative link in the Markdown resolves, anchors included', () => {
     }
   }
   assert.deepEqual(broken, []);
+});
+
+test('the examples of docs/testing.md are the ones test/testing-guide.test.ts runs', () => {
+  const guide = readFileSync(join(docs, 'testing.md'), 'utf8');
+  const runnable = guide.slice(guide.indexOf('## A first test'));
+  const blocks = [...runnable.matchAll(/```ts\n([\s\S]*?)```/g)].map((b) => b[1]!);
+  assert.ok(blocks.length >= 4);
+  const source = readFileSync(join(root, 'test', 'testing-guide.test.ts'), 'utf8');
+  for (const block of blocks) {
+    // Without the imports (the test imports from src/) and the file-name comments.
+    const code = block
+      .replace(/^import [\s\S]*?from '[^']+';\n/gm, '')
+      .replace(/^\/\/ \S+\.ts\n/gm, '')
+      .trim();
+    assert.ok(source.includes(code), `not in test/testing-guide.test.ts:\n${code}`);
+  }
 });
 
 test('the README quick start is exactly the two commands', () => {

@@ -83,6 +83,8 @@ test('the tarball holds the built library, its types and the docs, and nothing e
     'dist/index.d.ts',
     'dist/loop.js',
     'dist/tls.js',
+    'dist/testing/index.js',
+    'dist/testing/index.d.ts',
     'docs/porting-from-asyncio.md',
     'docs/errors.md',
   ]) {
@@ -120,6 +122,7 @@ test('package.json: ESM entry points with types first, engines, no side effects'
 
 const ECHO_JS = `
 import { getRunningLoop, Protocol, run } from 'protoloop';
+import { createTransportPair } from 'protoloop/testing';
 
 class Echo extends Protocol {
   connectionMade(transport) { this.transport = transport; }
@@ -151,9 +154,18 @@ const echoed = await run(async () => {
   return text;
 });
 console.log(echoed);
+
+// protoloop/testing: the same echo over an in-memory pair.
+const overPair = await run(async () => {
+  const done = getRunningLoop().createFuture();
+  // Client.connectionMade writes and half-closes; Echo answers, then closes at EOF.
+  createTransportPair(new Echo(), new Client(done));
+  return await done;
+});
+console.log(overPair);
 `;
 
-test('from plain JavaScript: an echo round trip through the installed package', () => {
+test('from plain JavaScript: an echo round trip over TCP and over protoloop/testing', () => {
   writeFileSync(join(app, 'echo.js'), ECHO_JS);
   const r = spawnSync(process.execPath, ['echo.js'], {
     cwd: app,
@@ -162,7 +174,7 @@ test('from plain JavaScript: an echo round trip through the installed package', 
   });
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
-  assert.equal(r.stdout, 'hello from plain JavaScript\n');
+  assert.equal(r.stdout, 'hello from plain JavaScript\nhello from plain JavaScript\n');
 });
 
 test('only the exported entry points resolve', () => {
@@ -185,6 +197,7 @@ import {
   type Server,
   type Transport,
 } from 'protoloop';
+import { createTransportPair, DEFAULT_CAPACITY } from 'protoloop/testing';
 
 class Echo extends Protocol {
   transport: Transport | null = null;
@@ -205,6 +218,11 @@ export async function main(): Promise<string> {
   const [low, high]: [number, number] = transport.getWriteBufferLimits();
   const peer = transport.getExtraInfo('peername') as Address;
   const err: Error = new InvalidStateError('x');
+  const [a, b]: [Transport, Transport] = createTransportPair(new Echo(), new Echo(), {
+    capacity: DEFAULT_CAPACITY,
+  });
+  a.close();
+  b.close();
   // @ts-expect-error a string is not bytes
   transport.write('text');
   // @ts-expect-error delays are numbers (seconds)

@@ -182,6 +182,7 @@ export class StreamReaderProtocol extends Protocol {
     return this.#closed;
   }
 
+  /** How `util.inspect` shows the protocol: new, connected or lost, and paused. */
   [inspect.custom](): string {
     const state = this.#connectionLost ? 'lost' : this.#transport !== null ? 'connected' : 'new';
     return `<StreamReaderProtocol ${state}${this.#paused ? ' paused' : ''}>`;

@@ -391,6 +391,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this.#end - this.#start;
   }
 
+  /** How `util.inspect` shows the reader: buffered bytes, EOF, limit, waiter, exception, paused. */
   [inspect.custom](): string {
     const info = ['StreamReader'];
     const len = this.#end - this.#start;

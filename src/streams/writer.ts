@@ -165,6 +165,7 @@ export class StreamWriter {
     this.#protocol._replaceTransport(transport);
   }
 
+  /** How `util.inspect` shows the writer: its transport and reader. */
   [inspect.custom](): string {
     const info = ['StreamWriter', `transport=${inspect(this.#transport)}`];
     if (this.#reader !== null) info.push(`reader=${inspect(this.#reader)}`);
