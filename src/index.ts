@@ -30,6 +30,7 @@ export {
   Protocol,
   SubprocessProtocol,
 } from './protocols.js';
+export type { SendfileFile, SendfileOptions } from './sendfile.js';
 export type { CreateServerOptions, CreateUnixServerOptions, Server } from './server.js';
 export {
   type ClientConnectedCallback,

@@ -21,6 +21,7 @@ import type { ExceptionContext, ExceptionHandler } from './context.js';
 import { Future } from './futures.js';
 import { Handle, TimerHandle } from './handles.js';
 import type { BaseProtocol } from './protocols.js';
+import { type SendfileFile, type SendfileOptions, sendfile } from './sendfile.js';
 import {
   type CreateServerOptions,
   type CreateUnixServerOptions,
@@ -323,6 +324,23 @@ export class EventLoop {
     options?: StartTlsOptions,
   ): Promise<Transport> {
     return startTls(this, transport, protocol, sslcontext, options);
+  }
+
+  /**
+   * Send a file (a FileHandle or a descriptor) over a stream transport,
+   * `count` bytes (default: to the end) from `offset`; resolves with the
+   * number of bytes sent. Node has no zero-copy path, so this reads and writes
+   * under the transport's flow control; `fallback: false` rejects with
+   * SendfileNotAvailableError. See src/sendfile.ts.
+   */
+  sendfile(
+    transport: WriteTransport,
+    file: SendfileFile,
+    offset?: number,
+    count?: number | null,
+    options?: SendfileOptions,
+  ): Promise<number> {
+    return sendfile(this, transport, file, offset, count, options);
   }
 
   /** @internal Track something `run()` must close; untrack it with `_forget`. */

@@ -113,6 +113,12 @@ function adoptAccepted(accepted: net.Socket): { sock: net.Socket; hook: ReadHook
   }
   // The old wrapper must never touch the handle again.
   (accepted as any)._handle = null;
+  // The net.Server counts the connection on the old wrapper; move that to
+  // the new socket, whose destroy() then decrements it, so that
+  // getConnections() stays right and the server's 'close' event (which
+  // node:cluster waits for when a worker disconnects) still comes.
+  (sock as any)._server = (accepted as any)._server;
+  (accepted as any)._server = null;
   return { sock, hook };
 }
 

@@ -63,6 +63,7 @@ test('every loop method of DESIGN 2.3 that exists so far is a function', () => {
     'subprocessExec',
     'subprocessShell',
     'startTls',
+    'sendfile',
   ]) {
     assert.equal(typeof (loop as unknown as Record<string, unknown>)[m], 'function', m);
   }

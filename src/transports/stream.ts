@@ -9,13 +9,21 @@
  * passes in (`sock`) is read through `'data'` events, whose chunks Node
  * allocates afresh per read and so are already owned.
  *
- * Write path: try the write at once when nothing is unsent; otherwise copy
- * into the transport's own queue and flush the whole queue as one vectored
- * write when the kernel has taken everything before it. The transport keeps
- * the byte counts, so flow control is exact to the byte.
+ * Small reads (at most {@link COPY_MAX} bytes) land in one shared scratch
+ * buffer and are copied into a shared slab; larger ones go straight into the
+ * connection's own region. Either way `dataReceived` gets bytes nobody will
+ * write into again, and an idle connection holds no read buffer.
+ *
+ * Write path: when nothing is unsent, write at once with one write(2) on the
+ * socket's descriptor ({@link StreamTransport.write}); a tail the kernel did
+ * not take is copied and handed to the socket, and later writes are copied
+ * into the transport's own queue, flushed as one vectored write when the
+ * kernel has taken everything before it. The transport keeps the byte
+ * counts, so flow control is exact to the byte.
  *
  * @module
  */
+import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
@@ -25,8 +33,21 @@ import type { AnyProtocol, Bytes, Transport } from './interfaces.js';
 
 /** asyncio reads at most 256 KiB per readiness event (max_size); so do we. */
 export const MAX_READ = 256 * 1024;
-/** The first region a connection reads into after its first read. */
+/** The first region a connection reads into once it reads more than COPY_MAX at a time. */
 const MIN_REGION = 16 * 1024;
+/**
+ * Reads of at most this many bytes are copied out of the shared scratch
+ * buffer into the shared copy slab instead of going into a region of the
+ * connection's own. Copying a few KiB costs about what carving a region view
+ * costs (measured: 130-230 ns per read either way), and it means a
+ * connection exchanging small messages, or idle after them, holds no read
+ * region at all: memory per idle connection stays that of a raw Node socket.
+ */
+export const COPY_MAX = 4 * 1024;
+/** After this many small reads in a row, a connection gives its region up. */
+const SMALL_READS_TO_DROP = 4;
+/** Size of the shared slab that small reads are copied into. */
+const COPY_SLAB = 64 * 1024;
 
 /**
  * One shared buffer that every connection's *first* read lands in. Safe to
@@ -37,6 +58,42 @@ const MIN_REGION = 16 * 1024;
  * connection stays that of a raw Node socket).
  */
 const scratch = Buffer.allocUnsafeSlow(MAX_READ);
+
+/**
+ * The slab small reads are copied into: consecutive, never-reused slices,
+ * as Node's own Buffer pool hands out (a slice keeps its slab alive, so the
+ * slab is small). Shared by all connections; JavaScript runs one read
+ * callback at a time.
+ */
+let copySlab = Buffer.allocUnsafeSlow(COPY_SLAB);
+let copyPos = 0;
+
+/** Copy `n` bytes from the start of `scratch` into a fresh, owned slice. */
+function copyOut(n: number): Buffer {
+  if (n > COPY_MAX) {
+    const big = Buffer.allocUnsafe(n);
+    scratch.copy(big, 0, 0, n);
+    return big;
+  }
+  if (copyPos + n > COPY_SLAB) {
+    copySlab = Buffer.allocUnsafeSlow(COPY_SLAB);
+    copyPos = 0;
+  }
+  const pos = copyPos;
+  copySlab.set(new Uint8Array(scratch.buffer, scratch.byteOffset, n), pos);
+  // Keep slices 8-byte aligned, as Node's pool does.
+  copyPos = (pos + n + 7) & ~7;
+  return Buffer.from(copySlab.buffer, copySlab.byteOffset + pos, n);
+}
+
+/** Node's handle classes that are plain stream sockets (TLSWrap, JSStream... are not). */
+const RAW_HANDLES = new Set(['TCP', 'Pipe']);
+
+/** True for errno codes that mean "the kernel's send buffer is full, try later". */
+function wouldBlock(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK';
+}
 
 /**
  * The `onread` option for a socket protoloop creates, bound to its transport
@@ -83,9 +140,11 @@ export class StreamTransport extends TransportBase implements Transport {
   #hook: ReadHook | null;
   /** True when the current protocol has getBuffer (decided at setProtocol, not per read). */
   #buffered: boolean;
-  /** The connection's own read region (onread path); null until its first read. */
+  /** The connection's own read region (onread path); null while reads go to scratch. */
   #region: Uint8Array | null = null;
   #regionWant = MIN_REGION;
+  /** Consecutive reads of at most COPY_MAX bytes into the region. */
+  #smallReads = 0;
   /** The protocol buffer handed to Node for the next read, and whose it is. */
   #protoBuf: Uint8Array | null = null;
   #protoBufOwner: object | null = null;
@@ -99,6 +158,13 @@ export class StreamTransport extends TransportBase implements Transport {
   /** Bytes queued in the transport, not yet given to the socket (copies). */
   #queue: Buffer[] = [];
   #queued = 0;
+  /**
+   * The socket's descriptor for direct writes, and the handle it belongs to;
+   * -1 when the socket is not a plain TCP/Unix socket (TLS, a JS stream) or
+   * on Windows. See {@link StreamTransport.write}.
+   */
+  #fd = -1;
+  #handle: object | null = null;
   /** @internal Set while loop.sendfile() owns the transport. */
   _sendfileActive = false;
   /**
@@ -147,6 +213,17 @@ export class StreamTransport extends TransportBase implements Transport {
     sock.on('close', onClose);
     if (this.#hook === null) sock.on('data', onData);
     (sock as any)[kTransport] = this;
+    const h = (sock as any)._handle;
+    if (
+      process.platform !== 'win32' &&
+      h != null &&
+      RAW_HANDLES.has(h.constructor?.name) &&
+      typeof h.fd === 'number' &&
+      h.fd >= 0
+    ) {
+      this.#fd = h.fd;
+      this.#handle = h;
+    }
 
     loop._track(this);
     if (!init.deferStart) this._begin(true);
@@ -239,7 +316,8 @@ export class StreamTransport extends TransportBase implements Transport {
 
   /**
    * @internal `onread` callback: `n` bytes are at the start of `buf`.
-   * Returning false makes Node stop reading.
+   * Returning false makes Node stop reading. Node calls `_nextReadBuffer`
+   * right after this returns, for the next read.
    */
   _onRead(n: number, buf: Uint8Array): boolean {
     if (this._state !== ConnState.OPEN || this.#paused) {
@@ -248,34 +326,64 @@ export class StreamTransport extends TransportBase implements Transport {
       // close(), nothing is delivered.
       return false;
     }
+    let data: Buffer;
     if (buf === this.#protoBuf && this.#protoBufOwner === this._protocol) {
       // Zero copy: the bytes are already in the protocol's buffer.
       this._callData('bufferUpdated', 'buffer_updated', n);
+      return this._state === ConnState.OPEN && !this.#paused;
     } else if (buf === scratch) {
-      // First read of this connection (or a read after a protocol switch
-      // landed in scratch): copy out before any other read can reuse it.
-      const data = Buffer.allocUnsafe(n);
-      scratch.copy(data, 0, 0, n);
-      this.#regionWant = n >= MIN_REGION ? Math.min(MAX_READ, n * 2) : MIN_REGION;
-      this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
-      this._deliver(data);
+      // A small read, or the first read after a quiet spell: copy out before
+      // any other connection's read reuses scratch (JavaScript runs one read
+      // callback at a time, so nothing can read into it before this returns).
+      data = copyOut(n);
+      if (n > COPY_MAX) {
+        // Busy with large reads: the next read goes into a region of our own,
+        // room for a few reads like this one.
+        this.#regionWant = Math.max(MIN_REGION, Math.min(MAX_READ, n * 4));
+        this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
+        this.#smallReads = 0;
+      }
     } else if (buf === this.#region) {
       // Hand out [0, n) of the region, owned by the receiver; the region
       // moves past it so those bytes are never read into again.
       const region = buf;
-      const data = Buffer.from(region.buffer, region.byteOffset, n);
-      if (n === region.length) {
-        this.#regionWant = Math.min(MAX_READ, this.#regionWant * 2);
-        this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
-      } else if (region.length - n < this.#regionWant >> 2) {
-        this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
+      data = Buffer.from(region.buffer, region.byteOffset, n);
+      // Small reads in a row mean the connection went back to small messages
+      // (one small read alone is often the tail of a large message): drop the
+      // region, so that an idle connection keeps none (its unused rest is
+      // freed with the slices already given out).
+      this.#smallReads = n <= COPY_MAX ? this.#smallReads + 1 : 0;
+      if (this.#smallReads >= SMALL_READS_TO_DROP) {
+        this.#region = null;
       } else {
-        this.#region = new Uint8Array(region.buffer, region.byteOffset + n, region.length - n);
+        // Grow while reads are large relative to the region (a full read
+        // may have more behind it), then keep room for a read like this one,
+        // so that messages are not split across regions.
+        if (n === region.length || n * 4 > this.#regionWant) {
+          this.#regionWant = Math.min(MAX_READ, this.#regionWant * 2);
+        }
+        const rest = region.length - n;
+        this.#region =
+          rest < Math.max(n, this.#regionWant >> 2)
+            ? Buffer.allocUnsafeSlow(this.#regionWant)
+            : new Uint8Array(region.buffer, region.byteOffset + n, rest);
       }
-      this._deliver(data);
     } else {
       // A protocol buffer handed out before setProtocol() switched protocols.
-      this._deliver(Buffer.from(Buffer.from(buf.buffer, buf.byteOffset, n)));
+      data = Buffer.from(Buffer.from(buf.buffer, buf.byteOffset, n));
+    }
+    if (this.#buffered) {
+      this._deliver(data);
+    } else {
+      // dataReceived called directly (the hot path): same guard as _callData.
+      const p = this._protocol;
+      if (typeof p.dataReceived === 'function') {
+        try {
+          p.dataReceived(data);
+        } catch (exc) {
+          this._fatalError(asError(exc), 'Fatal error: protocol.data_received() call failed.');
+        }
+      }
     }
     return this._state === ConnState.OPEN && !this.#paused;
   }
@@ -313,7 +421,9 @@ export class StreamTransport extends TransportBase implements Transport {
 
   /** Bytes not yet handed to the kernel: our queue plus libuv's unsent bytes. */
   getWriteBufferSize(): number {
-    return this.#queued + this.#unsentInSocket();
+    // writableLength is 0 exactly when Node holds nothing for this socket
+    // (cheap to read); otherwise ask libuv for the exact unsent count.
+    return this.#queued + (this.#socketIdle() ? 0 : this.#unsentInSocket());
   }
 
   /**
@@ -345,9 +455,25 @@ export class StreamTransport extends TransportBase implements Transport {
     return this._sock.writableLength === 0;
   }
 
+  /**
+   * Write at once when nothing is unsent, else copy into the queue.
+   *
+   * The direct write: one `fs.writeSync` (write(2)) on the socket's
+   * descriptor. Preconditions, checked: the socket is a plain TCP or Unix
+   * socket (its handle is Node's `TCP` or `Pipe`, not TLS), nothing is
+   * queued here or in Node (`writableLength === 0`, so the bytes cannot
+   * overtake earlier ones), and the handle is still the one the descriptor
+   * came from (Node sets `_handle` to null when it closes the socket, so a
+   * descriptor number reused by another file is never written to). What
+   * the kernel does not take is copied and given to the socket, so the
+   * caller may reuse its buffer as soon as write() returns (semantics 1.4)
+   * without a copy in the common case where the kernel takes everything.
+   * It also skips the stream machinery Node runs per `socket.write()` (a
+   * write request object and a next-tick callback).
+   */
   write(data: Bytes): void {
     const buf = toBuffer(data);
-    this.#checkWritable('write');
+    if (this.#eofWritten || this._sendfileActive) this.#checkWritable('write');
     if (buf.length === 0) return;
     if (this._state >= ConnState.LOST_SCHEDULED) {
       this._countLostWrite();
@@ -355,16 +481,49 @@ export class StreamTransport extends TransportBase implements Transport {
     }
     // CLOSING still accepts writes: asyncio appends them and flushes them
     // before connectionLost (semantics 1.7).
-    if (this.#queued === 0 && this.#socketIdle()) {
-      // Nothing unsent: try at once. Node tries the syscall synchronously
-      // (uv_try_write); a tail the kernel did not take stays in libuv and is
-      // counted by writeQueueSize. No copy and no closure: #onWritten is one
-      // function per transport.
-      this._sock.write(buf, this.#onWritten);
-    } else {
+    if (this.#queued !== 0 || !this.#socketIdle()) {
       this.#enqueue(buf);
+    } else if (this.#fd >= 0) {
+      const sent = this.#writeNow(buf);
+      if (sent === buf.length || sent < 0) return; // all sent (buffer size unchanged), or failed
+      this.#sendCopy(buf, sent);
+    } else {
+      // Not a raw socket (TLS): Node tries the write synchronously and
+      // keeps what the kernel did not take; writeQueueSize counts it.
+      this._sock.write(buf, this.#onWritten);
     }
     this._maybePauseProtocol();
+  }
+
+  /** write(2) `buf` now; the number of bytes the kernel took, or -1 after a fatal error. */
+  #writeNow(buf: Uint8Array): number {
+    if ((this._sock as any)._handle !== this.#handle) return 0;
+    try {
+      return fs.writeSync(this.#fd, buf);
+    } catch (err) {
+      if (wouldBlock(err)) return 0;
+      this._onError(err as Error);
+      return -1;
+    }
+  }
+
+  /** writev(2) the list now; bytes taken, or -1 after a fatal error. */
+  #writevNow(bufs: Buffer[]): number {
+    if ((this._sock as any)._handle !== this.#handle) return 0;
+    try {
+      return fs.writevSync(this.#fd, bufs);
+    } catch (err) {
+      if (wouldBlock(err)) return 0;
+      this._onError(err as Error);
+      return -1;
+    }
+  }
+
+  /** Give a private copy of `buf[from:]` to the socket, which writes it when the kernel has room. */
+  #sendCopy(buf: Uint8Array, from: number): void {
+    const tail = Buffer.allocUnsafe(buf.length - from);
+    tail.set(from === 0 ? buf : buf.subarray(from));
+    this._sock.write(tail, this.#onWritten);
   }
 
   writelines(list: Iterable<Bytes>): void {
@@ -386,15 +545,20 @@ export class StreamTransport extends TransportBase implements Transport {
       this._countLostWrite();
       return;
     }
-    if (this.#queued === 0 && this.#socketIdle()) {
+    if (this.#queued !== 0 || !this.#socketIdle()) {
+      for (const b of bufs) this.#enqueue(b);
+    } else if (this.#fd >= 0) {
+      // One vectored write (writev) for the whole list; same preconditions as write().
+      const sent = bufs.length === 1 ? this.#writeNow(bufs[0]!) : this.#writevNow(bufs);
+      if (sent === total || sent < 0) return;
+      this.#sendCopy(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, total), sent);
+    } else {
       // One vectored write (writev) for the whole list.
       const sock = this._sock;
       sock.cork();
       for (let i = 0; i < bufs.length - 1; i++) sock.write(bufs[i]!);
       sock.write(bufs[bufs.length - 1]!, this.#onWritten);
       sock.uncork();
-    } else {
-      for (const b of bufs) this.#enqueue(b);
     }
     this._maybePauseProtocol();
   }
