@@ -141,7 +141,9 @@ export class StreamReaderProtocol extends Protocol {
   }
 
   override dataReceived(data: Buffer): void {
-    this.#reader?.feedData(data);
+    // The transport hands over bytes the protocol owns, so the reader may
+    // keep them without a copy.
+    this.#reader?._feedOwned(data);
   }
 
   /**
@@ -165,6 +167,11 @@ export class StreamReaderProtocol extends Protocol {
   }
 
   /** @internal Wait while the transport's write buffer is over the high-water mark. */
+  /** @internal True when drain() has nothing to wait for (the fast path of StreamWriter.drain). */
+  _writable(): boolean {
+    return !this.#connectionLost && !this.#paused;
+  }
+
   async _drainHelper(): Promise<void> {
     if (this.#connectionLost) throw this.#lostExc ?? connectionLostError();
     if (!this.#paused) return;
