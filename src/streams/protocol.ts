@@ -166,12 +166,12 @@ export class StreamReaderProtocol extends Protocol {
     for (const w of this.#drainWaiters) if (!w.done()) w.setResult(undefined);
   }
 
-  /** @internal Wait while the transport's write buffer is over the high-water mark. */
   /** @internal True when drain() has nothing to wait for (the fast path of StreamWriter.drain). */
   _writable(): boolean {
     return !this.#connectionLost && !this.#paused;
   }
 
+  /** @internal Wait while the transport's write buffer is over the high-water mark. */
   async _drainHelper(): Promise<void> {
     if (this.#connectionLost) throw this.#lostExc ?? connectionLostError();
     if (!this.#paused) return;
