@@ -31,27 +31,55 @@ export type ClientTlsOptions =
 
 /** Options of `loop.createConnection`. */
 export interface CreateConnectionOptions extends SslTimeouts {
+  /**
+   * Wrap the connection in TLS: `true` (Node's default trusted CAs), Node's
+   * `tls.ConnectionOptions`, or a `tls.SecureContext`.
+   */
   ssl?: ClientTlsOptions | null;
+  /** 4 or 6 to resolve `host` to that address family only; 0 (default) takes both. */
   family?: 0 | 4 | 6;
+  /** An existing connected (or connecting) `net.Socket` to use instead of `host`/`port`; the transport owns it. */
   sock?: net.Socket | null;
+  /** Bind the socket to this `[host, port]` before connecting (port 0: any). */
   localAddr?: Address | null;
+  /**
+   * With `ssl`: the name sent as SNI and checked against the server's
+   * certificate (default: `host`); `''` skips the host name check.
+   */
   serverHostname?: string | null;
+  /**
+   * Seconds to wait for one attempt before starting the next address in
+   * parallel (RFC 8305 happy eyeballs; asyncio's `happy_eyeballs_delay`).
+   * Default: try the addresses one after another.
+   */
   happyEyeballsDelay?: number | null;
+  /**
+   * Reorder the resolved addresses by family: the first `interleave - 1`
+   * of the first family, then alternating (default 1 when
+   * `happyEyeballsDelay` is set).
+   */
   interleave?: number | null;
+  /** When every attempt fails, reject with an `AggregateError` of all their errors (asyncio's `all_errors`). */
   allErrors?: boolean;
+  /** Abort a pending connection: rejects with Node's `AbortError` and leaves no socket open. */
   signal?: AbortSignal;
 }
 
 /** Options of `loop.createUnixConnection`. */
 export interface CreateUnixConnectionOptions extends SslTimeouts {
+  /** Wrap the connection in TLS, as for {@link CreateConnectionOptions.ssl}; needs `serverHostname`. */
   ssl?: ClientTlsOptions | null;
+  /** An existing connected Unix `net.Socket` to use instead of `path`; the transport owns it. */
   sock?: net.Socket | null;
+  /** With `ssl`: the name checked against the server's certificate (required with `ssl`). */
   serverHostname?: string | null;
+  /** Abort a pending connection: rejects with Node's `AbortError`. */
   signal?: AbortSignal;
 }
 
 /** Options of `loop.connectAcceptedSocket`. */
 export interface ConnectAcceptedSocketOptions extends SslTimeouts {
+  /** Take the server side of a TLS handshake: Node's `tls.TlsOptions` (key and cert) or a `tls.SecureContext`. */
   ssl?: import('node:tls').TlsOptions | import('node:tls').SecureContext | null;
 }
 

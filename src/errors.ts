@@ -8,13 +8,17 @@
 
 /** The operation is not allowed in the object's current state (asyncio.InvalidStateError). */
 export class InvalidStateError extends Error {
+  /** Always `'InvalidStateError'`. */
   override name = 'InvalidStateError';
+  /** A stable code to test for: `'ERR_INVALID_STATE'`. */
   readonly code = 'ERR_INVALID_STATE';
 }
 
 /** A Future or operation was cancelled (asyncio.CancelledError). */
 export class CancelledError extends Error {
+  /** Always `'CancelledError'`. */
   override name = 'CancelledError';
+  /** A stable code to test for: `'ERR_CANCELLED'`. */
   readonly code = 'ERR_CANCELLED';
   constructor(message = '') {
     super(message);
@@ -23,13 +27,17 @@ export class CancelledError extends Error {
 
 /** `sendfile` has no zero-copy path for this transport and `fallback` is false. */
 export class SendfileNotAvailableError extends Error {
+  /** Always `'SendfileNotAvailableError'`. */
   override name = 'SendfileNotAvailableError';
+  /** A stable code to test for: `'ERR_SENDFILE_NOT_AVAILABLE'`. */
   readonly code = 'ERR_SENDFILE_NOT_AVAILABLE';
 }
 
 /** The stream ended before the requested number of bytes arrived (asyncio.IncompleteReadError). */
 export class IncompleteReadError extends Error {
+  /** Always `'IncompleteReadError'`. */
   override name = 'IncompleteReadError';
+  /** A stable code to test for: `'ERR_INCOMPLETE_READ'`. */
   readonly code = 'ERR_INCOMPLETE_READ';
   /** The bytes read before the end of the stream. */
   readonly partial: Buffer;
@@ -45,7 +53,9 @@ export class IncompleteReadError extends Error {
 
 /** A separator was not found within the reader's limit (asyncio.LimitOverrunError). */
 export class LimitOverrunError extends Error {
+  /** Always `'LimitOverrunError'`. */
   override name = 'LimitOverrunError';
+  /** A stable code to test for: `'ERR_LIMIT_OVERRUN'`. */
   readonly code = 'ERR_LIMIT_OVERRUN';
   /** The number of bytes to consume to get past the overrun. */
   readonly consumed: number;

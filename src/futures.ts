@@ -169,6 +169,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     for (const cb of cbs) this.#loop.callSoon(cb, this);
   }
 
+  /** How `util.inspect` (and `console.log`) shows the Future: `<Future pending>`, `<Future finished result=...>`. */
   [inspect.custom](): string {
     const state = STATE_NAMES[this.#state];
     if (this.#state === FINISHED) {

@@ -49,6 +49,7 @@ export class Handle {
     }
   }
 
+  /** How `util.inspect` shows the handle: its class, whether cancelled, and the callback's name. */
   [inspect.custom](): string {
     const state = this.#cancelled ? ' cancelled' : '';
     return `<${this.constructor.name}${state} ${this._callback ? describeCallback(this._callback) : ''}>`;

@@ -3,7 +3,7 @@
  *
  * Everything public is exported from here; the list is pinned by a test.
  *
- * @module
+ * @module protoloop
  */
 export type {
   ClientTlsOptions,

@@ -379,6 +379,7 @@ export class EventLoop {
     }
   }
 
+  /** How `util.inspect` shows the loop: callbacks ready to run and transports/servers still open. */
   [inspect.custom](): string {
     return `<EventLoop running=true ready=${this.#ready.length} open=${this._open.size}>`;
   }

@@ -26,21 +26,36 @@ export type ServerTlsOptions = import('node:tls').TlsOptions | import('node:tls'
 
 /** Options of `loop.createServer`. */
 export interface CreateServerOptions extends SslTimeouts {
+  /** 4 or 6 to listen on addresses of that family only; 0 (default) takes both. */
   family?: 0 | 4 | 6;
+  /** An existing `net.Server`, listening or not, to serve instead of `host`/`port`; the Server owns it. */
   sock?: net.Server | null;
+  /** The listen(2) backlog (default 100, as asyncio). */
   backlog?: number;
+  /** Serve TLS: Node's `tls.TlsOptions` (key and cert, ...) or a `tls.SecureContext`. */
   ssl?: ServerTlsOptions | null;
+  /**
+   * Only `true` (or unset) is accepted: libuv always sets SO_REUSEADDR on
+   * listening TCP sockets, so `false` is a TypeError.
+   */
   reuseAddress?: boolean | null;
+  /** SO_REUSEPORT; needs Node.js 22.12+ or 23.1+ (a TypeError on older versions). */
   reusePort?: boolean | null;
+  /** Enable TCP keep-alive on every accepted connection. */
   keepAlive?: boolean | null;
+  /** Start listening at once (default true); with false, call `startServing()` or `serveForever()`. */
   startServing?: boolean;
 }
 
 /** Options of `loop.createUnixServer`. */
 export interface CreateUnixServerOptions extends SslTimeouts {
+  /** An existing Unix `net.Server`, listening or not, to serve instead of `path`; the Server owns it. */
   sock?: net.Server | null;
+  /** The listen(2) backlog (default 100, as asyncio). */
   backlog?: number;
+  /** Serve TLS: Node's `tls.TlsOptions` (key and cert, ...) or a `tls.SecureContext`. */
   ssl?: ServerTlsOptions | null;
+  /** Start listening at once (default true); with false, call `startServing()` or `serveForever()`. */
   startServing?: boolean;
 }
 
@@ -157,6 +172,7 @@ export class Server implements AsyncDisposable {
     return this.#serving && !this.#closed ? [...this.#servers] : [];
   }
 
+  /** The loop the server was created on. */
   getLoop(): EventLoop {
     return this.#loop;
   }
@@ -231,6 +247,7 @@ export class Server implements AsyncDisposable {
     return new Promise((resolve) => this.#closeWaiters.push(resolve));
   }
 
+  /** `await using server = ...`: `close()`, then `await waitClosed()` at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.waitClosed();
@@ -319,6 +336,7 @@ export class Server implements AsyncDisposable {
     });
   }
 
+  /** How `util.inspect` shows the server: its listening addresses. */
   [inspect.custom](): string {
     const socks = this.sockets.map((s) => inspect(s.address()));
     return `<Server sockets=(${socks.join(', ')})>`;

@@ -8,7 +8,9 @@ import { inspect } from 'node:util';
 
 /** The TLS timeouts every TLS-capable method takes (seconds). */
 export interface SslTimeouts {
+  /** With `ssl`: seconds the TLS handshake may take (default 60), then the connection is aborted (`ConnectionAbortedError`). */
   sslHandshakeTimeout?: number | null;
+  /** With `ssl`: seconds the closing TLS exchange may take (default 30), then `connectionLost(TimeoutError)`. */
   sslShutdownTimeout?: number | null;
 }
 

@@ -58,6 +58,22 @@ describe('StreamReader (sans-IO)', () => {
     assert.equal((await r.read()).length, 0);
   });
 
+  test('feedData copies (the caller may reuse its buffer); owned chunks are kept without corrupting later reads', async () => {
+    const r = new StreamReader();
+    const mine = Buffer.from('abc');
+    r.feedData(mine);
+    mine.fill(0x78);
+    assert.equal((await r.read(10)).toString(), 'abc');
+    // The protocol path: owned chunks adopted, then appended to and read in parts.
+    r._feedOwned(Buffer.from('0123456789'));
+    const head = await r.read(4);
+    r._feedOwned(Buffer.from('ABCDEF'));
+    assert.equal(head.toString(), '0123');
+    assert.equal((await r.read(3)).toString(), '456');
+    assert.equal((await r.read(100)).toString(), '789ABCDEF');
+    assert.equal(head.toString(), '0123');
+  });
+
   test('read() larger than the limit works in limit-sized blocks', async () => {
     const r = new StreamReader(3);
     const p = r.read();

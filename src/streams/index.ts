@@ -19,6 +19,10 @@ export { type StreamStartTlsOptions, type StreamTlsContext, StreamWriter } from 
 
 /** The reader's buffer limit in bytes (default 64 KiB). */
 export interface StreamLimitOption {
+  /**
+   * The reader's buffer limit in bytes (default 64 KiB): the longest line
+   * `readline`/`readUntil` return, and half the buffer at which reading pauses.
+   */
   limit?: number;
 }
 /** Options of {@link openConnection}: `limit` and every option of `loop.createConnection`. */

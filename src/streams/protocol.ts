@@ -141,7 +141,9 @@ export class StreamReaderProtocol extends Protocol {
   }
 
   override dataReceived(data: Buffer): void {
-    this.#reader?.feedData(data);
+    // The transport hands over bytes the protocol owns, so the reader may
+    // keep them without a copy.
+    this.#reader?._feedOwned(data);
   }
 
   /**
@@ -164,6 +166,11 @@ export class StreamReaderProtocol extends Protocol {
     for (const w of this.#drainWaiters) if (!w.done()) w.setResult(undefined);
   }
 
+  /** @internal True when drain() has nothing to wait for (the fast path of StreamWriter.drain). */
+  _writable(): boolean {
+    return !this.#connectionLost && !this.#paused;
+  }
+
   /** @internal Wait while the transport's write buffer is over the high-water mark. */
   async _drainHelper(): Promise<void> {
     if (this.#connectionLost) throw this.#lostExc ?? connectionLostError();
@@ -182,6 +189,7 @@ export class StreamReaderProtocol extends Protocol {
     return this.#closed;
   }
 
+  /** How `util.inspect` shows the protocol: new, connected or lost, and paused. */
   [inspect.custom](): string {
     const state = this.#connectionLost ? 'lost' : this.#transport !== null ? 'connected' : 'new';
     return `<StreamReaderProtocol ${state}${this.#paused ? ' paused' : ''}>`;

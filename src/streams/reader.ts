@@ -162,10 +162,32 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Append received bytes (copied); pauses the transport past twice the limit. */
   feedData(data: Bytes): void {
-    const buf = toBuffer(data);
+    this._feed(toBuffer(data), false);
+  }
+
+  /**
+   * @internal feedData for bytes the reader may keep as they are (the
+   * transport's dataReceived bytes are owned by the protocol): when nothing
+   * is buffered they become the buffer, and a read that takes them all gets
+   * them back without a copy.
+   */
+  _feedOwned(data: Buffer): void {
+    this._feed(data, true);
+  }
+
+  /** @internal */
+  _feed(buf: Buffer, owned: boolean): void {
     if (this.#eof) throw new InvalidStateError('feedData after feedEof');
     if (buf.length === 0) return;
-    this.#append(buf);
+    if (owned && this.#end === this.#start) {
+      // Adopt: its capacity is its length, so a later append grows into a
+      // new buffer and never writes into these bytes.
+      this.#buf = buf;
+      this.#start = 0;
+      this.#end = buf.length;
+    } else {
+      this.#append(buf);
+    }
     this.#wakeupWaiter();
     const t = this.#transport;
     if (t !== null && !this.#paused && this.#end - this.#start > 2 * this.#limit) {
@@ -391,6 +413,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this.#end - this.#start;
   }
 
+  /** How `util.inspect` shows the reader: buffered bytes, EOF, limit, waiter, exception, paused. */
   [inspect.custom](): string {
     const info = ['StreamReader'];
     const len = this.#end - this.#start;

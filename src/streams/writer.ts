@@ -27,6 +27,8 @@ export interface StreamStartTlsOptions {
   sslShutdownTimeout?: number | null;
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** A promise that settles after the callbacks already in the loop's ready queue ran (asyncio's `sleep(0)`). */
 function nextTurn(loop: EventLoop): Promise<void> {
   return new Promise((resolve) => loop.callSoon(resolve));
@@ -118,7 +120,20 @@ export class StreamWriter {
    * callers all wait and all wake. Rejects with the connection's error once
    * it failed, or `ECONNRESET` "Connection lost" once it closed.
    */
-  async drain(): Promise<void> {
+  drain(): Promise<void> {
+    // Fast path, the common case of `write(); await drain()`: nothing to
+    // wait for, so no async frames are created.
+    if (
+      this.#protocol._writable() &&
+      !this.#transport.isClosing() &&
+      (this.#reader === null || this.#reader.exception() === null)
+    ) {
+      return RESOLVED;
+    }
+    return this.#drainSlow();
+  }
+
+  async #drainSlow(): Promise<void> {
     if (this.#reader !== null) {
       const exc = this.#reader.exception();
       if (exc !== null) throw exc;
@@ -165,6 +180,7 @@ export class StreamWriter {
     this.#protocol._replaceTransport(transport);
   }
 
+  /** How `util.inspect` shows the writer: its transport and reader. */
   [inspect.custom](): string {
     const info = ['StreamWriter', `transport=${inspect(this.#transport)}`];
     if (this.#reader !== null) info.push(`reader=${inspect(this.#reader)}`);

@@ -1,6 +1,6 @@
 /**
  * `protoloop/testing`: helpers for unit-testing protocols without sockets.
  *
- * @module
+ * @module protoloop/testing
  */
 export { createTransportPair, DEFAULT_CAPACITY, type TransportPairOptions } from './pair.js';

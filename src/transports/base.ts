@@ -271,6 +271,7 @@ export abstract class TransportBase {
     return [STATE_NAMES[this._state]];
   }
 
+  /** How `util.inspect` shows a transport: kind, address, state, reading, buffer size. */
   [inspect.custom](): string {
     return `<${this.constructor.name} ${this._describe().join(' ')}>`;
   }

@@ -62,19 +62,41 @@ export interface Transport extends ReadTransport, WriteTransport {}
 
 /** A datagram endpoint. */
 export interface DatagramTransport extends BaseTransport {
+  /**
+   * Send one datagram to `addr`, or to the connected address when omitted.
+   * Empty data sends a zero-length datagram. Never blocks; may call
+   * `pauseWriting()` synchronously. Send errors reach `errorReceived`.
+   */
   sendto(data: Bytes, addr?: Address): void;
+  /** Close at once, dropping queued datagrams; `connectionLost(null)` follows. */
   abort(): void;
+  /** Bytes accepted by `sendto()` and not yet handed to the kernel. */
   getWriteBufferSize(): number;
+  /** Set the watermarks (defaults 64 KiB / high÷4); `low <= high`, neither negative. */
   setWriteBufferLimits(high?: number, low?: number): void;
+  /** `[low, high]`. */
   getWriteBufferLimits(): [low: number, high: number];
 }
 
 /** A child process with its pipes. */
 export interface SubprocessTransport extends BaseTransport {
+  /** The child's process id. */
   getPid(): number;
+  /** `null` while the child runs; then its exit code, or `-N` when signal N killed it. */
   getReturncode(): number | null;
+  /**
+   * The transport of the child's stdin (fd 0, a WriteTransport), stdout
+   * (1) or stderr (2) (ReadTransports), or null when that stream is not a
+   * `PIPE`.
+   */
   getPipeTransport(fd: number): ReadTransport | WriteTransport | null;
+  /**
+   * Send `signal` (a name such as `'SIGHUP'`, or a number) to the child. A
+   * no-op once the child exited; Node's `ESRCH` error after `connectionLost`.
+   */
   sendSignal(signal: NodeJS.Signals | number): void;
+  /** `sendSignal('SIGTERM')`. */
   terminate(): void;
+  /** `sendSignal('SIGKILL')`. */
   kill(): void;
 }
