@@ -637,7 +637,9 @@ const START_TLS_KEYS = [
  * to the TLS layer, and bytes still queued for writing reach the peer before
  * the first TLS record. `pending` (internal: for a stream reader that has
  * read ahead, CPython gh-142352) are bytes the protocol received but that
- * belong to the handshake; they are fed to TLS before anything else.
+ * belong to the handshake; they are fed to TLS before anything else. It may
+ * be a function that gives them, called only once the arguments passed
+ * their checks, so that a rejected call takes nothing from the reader.
  *
  * Flow control carries over: the limits, the protocol's paused state
  * (resumeWriting follows once the buffer is at or below low, CPython
@@ -650,7 +652,7 @@ export async function startTls(
   protocol: AnyProtocol,
   sslcontext: ClientTlsOptions | ServerTlsOptions,
   options: StartTlsOptions = {},
-  pending?: Uint8Array | null,
+  pending?: Uint8Array | (() => Uint8Array | null) | null,
 ): Promise<Transport> {
   if (!(transport instanceof StreamTransport)) {
     throw new TypeError(
@@ -697,8 +699,15 @@ export async function startTls(
       );
     }
   }
-  if (pending !== undefined && pending !== null && !(pending instanceof Uint8Array)) {
-    throw new TypeError(`pending must be a Uint8Array, got ${inspect(pending, { depth: 0 })}`);
+  if (
+    pending !== undefined &&
+    pending !== null &&
+    !(pending instanceof Uint8Array) &&
+    typeof pending !== 'function'
+  ) {
+    throw new TypeError(
+      `pending must be a Uint8Array or a function, got ${inspect(pending, { depth: 0 })}`,
+    );
   }
   if (transport._state !== ConnState.OPEN || transport._upgradedTo !== null) {
     throw new InvalidStateError('Transport is closing');
@@ -719,7 +728,8 @@ export async function startTls(
     });
     // Node's TLSSocket feeds a socket's readable buffer to TLS before
     // reading on; bytes put back at its front come first.
-    if (pending && pending.length > 0) sock.unshift(Buffer.from(pending));
+    const bytes = typeof pending === 'function' ? pending() : pending;
+    if (bytes && bytes.length > 0) sock.unshift(Buffer.from(bytes));
     let tlsSock: tls.TLSSocket;
     try {
       tlsSock =

@@ -1,7 +1,9 @@
 /**
  * Bad input to the public methods that test/bad-input.test.ts (stream
  * transports, loop methods) does not reach: datagram, subprocess and pipe
- * transports, startTls, Server, Future, the exception handler entry points.
+ * transports, startTls, Server, Future, the exception handler entry points,
+ * and the streams (StreamWriter, StreamReader.setTransport, the stream
+ * functions' addresses).
  * Table-driven: each row is a call with wrong types, out-of-range numbers
  * or made after close, and what it must do: throw (or reject) a clear error
  * that names the argument, or do nothing. After every row the object's
@@ -16,8 +18,14 @@ import {
   Future,
   getRunningLoop,
   InvalidStateError,
+  openConnection,
+  openUnixConnection,
   type ReadTransport,
+  StreamReader,
+  type StreamWriter,
   type SubprocessTransport,
+  startServer,
+  startUnixServer,
   type WriteTransport,
 } from '../src/index.js';
 import { turns } from './conformance/stream.js';
@@ -583,5 +591,130 @@ describe('the exception handler entry points', () => {
       assert.throws(() => loop.setExceptionHandler(h as never), TypeError);
     }
     assert.equal(typeof loop.getExceptionHandler(), 'function', 'the handler stays the same');
+  });
+});
+
+describe('streams', () => {
+  test('StreamWriter: bad arguments and calls after close; a rejected startTls leaves the reader as it was', async () => {
+    let serverWriter: StreamWriter | null = null;
+    const server = await startServer(
+      (_r, w) => {
+        serverWriter = w;
+        w.write(Buffer.from('unread bytes'));
+      },
+      '127.0.0.1',
+      0,
+    );
+    const port = (server.sockets[0]!.address() as net.AddressInfo).port;
+    const [reader, w] = await openConnection('127.0.0.1', port);
+    await until(() => reader._bufferSize === 12, 'the unread bytes');
+    const state = () => [w.isClosing(), w.canWriteEof(), w.transport, reader._bufferSize];
+    const rows: Row[] = [
+      ...writeRows(w as unknown as WriteTransport),
+      {
+        what: 'getExtraInfo(5)',
+        call: () => w.getExtraInfo(5 as never),
+        throws: typeError(/^name must be a string/),
+      },
+    ];
+    for (const [what, ctx, options, m] of [
+      ['sslcontext 5', 5, {}, typeError(/^sslcontext is expected/)],
+      ['serverHostname 5', true, { serverHostname: 5 }, typeError(/^serverHostname must be/)],
+      [
+        'sslHandshakeTimeout -1',
+        true,
+        { serverHostname: 'localhost', sslHandshakeTimeout: -1 },
+        rangeError(/^ssl_handshake_timeout/),
+      ],
+      ['no serverHostname', {}, {}, typeError(/needs serverHostname/)],
+      ['an unknown option', true, { bogus: 1 }, typeError(/unexpected keyword argument 'bogus'/)],
+      ['options null', true, null, typeError(/options must be an object/)],
+    ] as const) {
+      rows.push({
+        what: `startTls with ${what}`,
+        call: () => w.startTls(ctx as never, options as never),
+        rejects: m,
+      });
+    }
+    await check(rows, state);
+    assert.equal((await reader.read(100)).toString(), 'unread bytes', 'nothing was taken');
+
+    w.close();
+    await w.waitClosed();
+    await check(
+      [
+        { what: 'close() again', call: () => w.close() },
+        { what: 'write() after close: dropped', call: () => w.write(Buffer.from('late')) },
+        { what: 'writeEof() after close', call: () => w.writeEof() },
+        { what: 'write(str) after close', call: () => w.write('late' as never), throws: TypeError },
+        { what: 'drain() after close', call: () => w.drain(), rejects: /Connection lost/ },
+        {
+          what: 'startTls() after close',
+          call: () => w.startTls(true, { serverHostname: 'localhost' }),
+          rejects: /Connection lost/,
+        },
+      ],
+      () => [w.isClosing(), w.transport],
+    );
+    await until(() => serverWriter !== null, 'the server side');
+    serverWriter!.close();
+    server.close();
+    await server.waitClosed();
+  });
+
+  test('StreamReader.setTransport and the stream functions reject bad values', async () => {
+    const r = new StreamReader();
+    for (const v of [null, undefined, 5, 'transport']) {
+      assert.throws(() => r.setTransport(v as never), typeError(/^transport must be/) as never);
+    }
+    const [t] = await loop.createDatagramEndpoint(() => new DgRecorder(), {
+      localAddr: ['127.0.0.1', 0],
+    });
+    const dgp = t.getProtocol() as DgRecorder;
+    r.setTransport(t as never);
+    assert.throws(() => r.setTransport(t as never), InvalidStateError);
+    t.close();
+    await dgp.lost;
+    const cb = () => {};
+    await check(
+      [
+        {
+          what: 'openConnection(5)',
+          call: () => openConnection(5 as never, 80),
+          rejects: TypeError,
+        },
+        {
+          what: 'openConnection(port 70000)',
+          call: () => openConnection('127.0.0.1', 70000),
+          rejects: RangeError,
+        },
+        {
+          what: 'openConnection(limit 1.5)',
+          call: () => openConnection('127.0.0.1', 80, { limit: 1.5 }),
+          rejects: TypeError,
+        },
+        {
+          what: 'startServer(port -1)',
+          call: () => startServer(cb, '127.0.0.1', -1),
+          rejects: RangeError,
+        },
+        {
+          what: 'openUnixConnection(42)',
+          call: () => openUnixConnection(42 as never),
+          rejects: TypeError,
+        },
+        {
+          what: 'startUnixServer(cb, 42)',
+          call: () => startUnixServer(cb, 42 as never),
+          rejects: TypeError,
+        },
+        {
+          what: 'startUnixServer(not a function)',
+          call: () => startUnixServer('cb' as never, '/tmp/x'),
+          rejects: /clientConnected/,
+        },
+      ],
+      () => [loop._open.size],
+    );
   });
 });

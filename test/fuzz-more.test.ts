@@ -1,13 +1,15 @@
 /**
  * The fuzz property of test/conformance/fuzz.ts over more stream
- * transports: Unix sockets, and TLS (which cannot half-close: the property
- * checks that writeEof() throws and winds down without it).
+ * transports: the in-memory pair (deterministic: the stricter property, no
+ * kernel caveats), Unix sockets, and TLS (which cannot half-close: the
+ * property checks that writeEof() throws and winds down without it).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getRunningLoop, type Server } from '../src/index.js';
+import { createTransportPair } from '../src/testing/index.js';
 import { fuzzStreamTransport } from './conformance/fuzz.js';
 import type { StreamPair } from './conformance/stream.js';
 import { clientTls, serverTls } from './helpers/certs.js';
@@ -31,6 +33,24 @@ async function throughServer(
   server.close();
   return { a, b: b!, dispose: () => server.waitClosed() };
 }
+
+// Capacities from small (most writes queue: flow control all the time; one
+// read per turn bounds how small, for the wind-down's turn budget) to
+// unbounded (nothing ever queues), in turn.
+const capacities = [509, 4096, 64 * 1024, Number.POSITIVE_INFINITY];
+let pairs = 0;
+fuzzStreamTransport(
+  'in-memory pair (createTransportPair)',
+  async (makeA, makeB) => {
+    const a = makeA();
+    const b = makeB();
+    createTransportPair(a, b, { capacity: capacities[pairs++ % capacities.length]! });
+    await until(() => b.events.length > 0, 'connectionMade on both sides');
+    return { a, b, dispose: async () => {} };
+  },
+  runs,
+  { writeEof: true, deterministic: true },
+);
 
 fuzzStreamTransport(
   'Unix sockets',

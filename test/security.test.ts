@@ -5,20 +5,32 @@
  * host name check; protocol versions below TLSv1.2 are refused by default
  * on both sides (the peers are Node TLS endpoints limited to TLSv1 or
  * TLSv1.1, with OpenSSL's security level lowered so that they can speak it;
- * a control connection that allows those versions shows the peer works).
+ * a control connection that allows those versions shows the peer works);
+ * the streams reader's limit holds against a peer that sends an endless
+ * line, read in a loop that survives each LimitOverrunError.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as tls from 'node:tls';
-import { getRunningLoop, type Server } from '../src/index.js';
+import {
+  DEFAULT_LIMIT,
+  getRunningLoop,
+  LimitOverrunError,
+  type Server,
+  type StreamReader,
+  type StreamReaderProtocol,
+  type StreamWriter,
+  startServer,
+} from '../src/index.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
 import { Recorder } from './helpers/recorder.js';
+import { snapshot } from './helpers/soak.js';
 
 useHarness();
 const loop = getRunningLoop();
@@ -252,4 +264,67 @@ describe('no protocol version below TLSv1.2 by default', () => {
       await legacy.close();
     });
   }
+});
+
+describe('the streams reader limit against an endless line', () => {
+  test('16 MiB without a newline: every readline() rejects, the buffer stays bounded, the reader recovers', async () => {
+    const TOTAL = 16 * 1024 * 1024;
+    const limit = DEFAULT_LIMIT;
+    let maxBuffered = 0;
+    let overruns = 0;
+    const lines: string[] = [];
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const server = await startServer(
+      async (reader: StreamReader, writer: StreamWriter) => {
+        // Watch the reader's buffer after every chunk the transport delivers.
+        const proto = writer.transport.getProtocol() as StreamReaderProtocol;
+        const feed = proto.dataReceived.bind(proto);
+        proto.dataReceived = (d: Buffer) => {
+          feed(d);
+          maxBuffered = Math.max(maxBuffered, reader._bufferSize);
+        };
+        for (;;) {
+          try {
+            const line = await reader.readline();
+            if (line.length === 0) break;
+            lines.push(line.toString());
+          } catch (e) {
+            assert.ok(e instanceof LimitOverrunError, `${e}`);
+            overruns++;
+          }
+        }
+        writer.close();
+        await writer.waitClosed();
+        done();
+      },
+      '127.0.0.1',
+      0,
+    );
+    const before = await snapshot();
+    // The attacker: a raw socket that writes 'x' as fast as we take it.
+    const peer = net.connect(portOf(server), '127.0.0.1');
+    peer.on('error', () => {});
+    peer.resume();
+    await new Promise((r) => peer.once('connect', r));
+    const junk = Buffer.alloc(256 * 1024, 0x78);
+    for (let sent = 0; sent < TOTAL; sent += junk.length) {
+      if (!peer.write(junk)) await new Promise((r) => peer.once('drain', r));
+    }
+    peer.end('\nhello\n');
+    await finished;
+    const after = await snapshot();
+    // Never more than twice the limit plus one read (256 KiB) buffered.
+    assert.ok(maxBuffered <= 2 * limit + 256 * 1024, `buffered ${maxBuffered}`);
+    assert.ok(overruns >= TOTAL / (2 * limit + 256 * 1024), `${overruns} overruns`);
+    // Recovered: the next full line came through.
+    assert.equal(lines.at(-1), 'hello\n');
+    assert.ok(
+      after.heapUsed - before.heapUsed < 8 * 1024 * 1024,
+      `heap ${before.heapUsed} -> ${after.heapUsed}`,
+    );
+    peer.destroy();
+    server.close();
+    await server.waitClosed();
+  });
 });

@@ -132,6 +132,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Attach the transport this reader pauses and resumes (once). */
   setTransport(transport: ReadTransport): void {
+    if (transport === null || typeof transport !== 'object') {
+      throw new TypeError(`transport must be a transport object, got ${inspect(transport)}`);
+    }
     if (this.#transport !== null) throw new InvalidStateError('Transport already set');
     this.#transport = transport;
   }

@@ -167,14 +167,16 @@ export class StreamWriter {
     // application read: in STARTTLS they are the start of the handshake
     // (a client may send its ClientHello right behind the command), so they
     // go to the TLS layer instead of being lost (CPython gh-142352).
-    const pending = this.#reader?._takeBuffered() ?? null;
+    // Taken only once startTls has checked its arguments: a rejected call
+    // leaves the reader as it was.
+    const reader = this.#reader;
     const transport = await startTls(
       this.#loop,
       this.#transport,
       this.#protocol,
       sslcontext as ClientTlsOptions | ServerTlsOptions,
       opts,
-      pending,
+      reader === null ? null : () => reader._takeBuffered(),
     );
     this.#transport = transport;
     this.#protocol._replaceTransport(transport);
