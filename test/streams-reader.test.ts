@@ -72,6 +72,13 @@ describe('StreamReader (sans-IO)', () => {
     assert.equal((await r.read(3)).toString(), '456');
     assert.equal((await r.read(100)).toString(), '789ABCDEF');
     assert.equal(head.toString(), '0123');
+    // Partial reads hand out views; later appends never write into them.
+    r.feedData(Buffer.alloc(64, 0x61));
+    const views = [await r.read(10), await r.read(10)];
+    r.feedData(Buffer.alloc(8, 0x62));
+    r.feedData(Buffer.alloc(8, 0x63));
+    await r.read(1000);
+    assert.ok(views.every((v) => v.equals(Buffer.alloc(10, 0x61))));
   });
 
   test('read() larger than the limit works in limit-sized blocks', async () => {

@@ -77,6 +77,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #buf: Buffer = EMPTY;
   #start = 0;
   #end = 0;
+  /** Views of #buf were handed out: never write into it again. */
+  #shared = false;
   #eof = false;
   #waiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #exception: Error | null = null;
@@ -186,6 +188,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
       // Adopt: its capacity is its length, so a later append grows into a
       // new buffer and never writes into these bytes.
       this.#buf = buf;
+      this.#shared = false;
       this.#start = 0;
       this.#end = buf.length;
     } else {
@@ -209,14 +212,15 @@ export class StreamReader implements AsyncIterable<Buffer> {
     const n = data.length;
     const len = this.#end - this.#start;
     const cap = this.#buf.length;
-    if (this.#end + n > cap) {
-      if (len + n <= cap >> 1) {
+    if (this.#shared || this.#end + n > cap) {
+      if (!this.#shared && len + n <= cap >> 1) {
         // Plenty of room once the consumed head is dropped: compact in place.
         this.#buf.copy(this.#buf, 0, this.#start, this.#end);
       } else {
         const grown = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, cap * 2, len + n));
         this.#buf.copy(grown, 0, this.#start, this.#end);
         this.#buf = grown;
+        this.#shared = false;
       }
       this.#start = 0;
       this.#end = len;
@@ -234,15 +238,20 @@ export class StreamReader implements AsyncIterable<Buffer> {
       const out = this.#buf.subarray(this.#start, this.#end);
       this.#buf = EMPTY;
       this.#start = this.#end = 0;
+      this.#shared = false;
       return out;
     }
-    const out = Buffer.from(this.#buf.subarray(this.#start, this.#start + n));
+    // A view, not a copy: from now on the reader never writes into this
+    // buffer again (#append grows into a new one), so the view stays intact.
+    const out = this.#buf.subarray(this.#start, this.#start + n);
     this.#start += n;
+    this.#shared = true;
     return out;
   }
 
   #clear(): void {
     this.#buf = EMPTY;
+    this.#shared = false;
     this.#start = this.#end = 0;
   }
 
