@@ -63,7 +63,7 @@ async function connect(): Promise<Conn> {
     peer.on('close', () => resolve(Buffer.concat(received)));
   });
   peer.on('error', () => {});
-  await until(() => rec !== null && rec.events.includes('made'), 'connectionMade');
+  await until(() => rec?.events.includes('made') === true, 'connectionMade');
   const r = rec as unknown as Recorder;
   return {
     t: r.transport,
