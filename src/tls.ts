@@ -718,6 +718,7 @@ export async function startTls(
 
   const old = transport;
   const sock = old._sock;
+  old._resolveNames();
   const extra = { peername: old._extra.peername, sockname: old._extra.sockname };
   const { high, low, paused } = old._flow;
   return new Promise<Transport>((resolve, reject) => {

@@ -279,6 +279,7 @@ sys.stdin.read()
     await rec.lost;
     assert.equal((rec.lostWith as NodeJS.ErrnoException).code, 'ECONNRESET');
     assert.equal(rec.events.filter((e) => e === 'lost').length, 1);
+    assert.equal((t.getExtraInfo('peername') as [string, number] | undefined)?.[0], '127.0.0.1');
     srv.close();
   });
 

@@ -202,16 +202,14 @@ export class StreamTransport extends TransportBase implements Transport {
     this.#onMade = init.onMade ?? null;
 
     this._extra.socket = sock;
-    try {
-      this._extra.sockname = addressOf(sock.address());
-    } catch {
-      // getsockname failed: asyncio reports None.
-    }
-    if (typeof sock.remoteAddress === 'string' && typeof sock.remotePort === 'number') {
-      this._extra.peername = [sock.remoteAddress, sock.remotePort];
-    }
     Object.assign(this._extra, init.extra);
-    if (sock.remoteFamily === 'IPv4' || sock.remoteFamily === 'IPv6') sock.setNoDelay(true);
+    if (this._extra.peername === undefined) {
+      this.#peerHost = sock.remoteAddress;
+      this.#peerPort = sock.remotePort;
+    }
+    // TCP_NODELAY (semantics 1.24); a no-op on Unix sockets, whose handles
+    // have no setNoDelay.
+    sock.setNoDelay(true);
 
     // Reading starts after connectionMade, never before (semantics 10.6).
     sock.pause();
@@ -258,6 +256,43 @@ export class StreamTransport extends TransportBase implements Transport {
 
   protected get _kind(): string {
     return 'socket';
+  }
+
+  /**
+   * The tuples `sockname` and `peername` are built when first asked for (or
+   * when the socket is about to close, so they stay readable after
+   * connectionLost), not in the constructor: an idle connection keeps only
+   * the peer's host string and port, about 300 bytes of heap less. The peer
+   * is read at once all the same, because after a reset the kernel no
+   * longer knows it (getsockname keeps working until the descriptor closes).
+   */
+  #namesResolved = false;
+  #peerHost: string | undefined;
+  #peerPort: number | undefined;
+
+  /** @internal Read `sockname`/`peername` from the socket once (getsockname/getpeername). */
+  _resolveNames(): void {
+    if (this.#namesResolved) return;
+    this.#namesResolved = true;
+    const sock = this._sock;
+    if (this._extra.sockname === undefined) {
+      try {
+        const v = addressOf(sock.address());
+        if (v !== undefined) this._extra.sockname = v;
+      } catch {
+        // getsockname failed: asyncio reports None.
+      }
+    }
+    if (this._extra.peername === undefined) {
+      const host = this.#peerHost;
+      const port = this.#peerPort;
+      if (typeof host === 'string' && typeof port === 'number') this._extra.peername = [host, port];
+    }
+  }
+
+  override getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    if (name === 'sockname' || name === 'peername') this._resolveNames();
+    return super.getExtraInfo(name, defaultValue);
   }
 
   // ---- reading ----------------------------------------------------------------
@@ -689,11 +724,13 @@ export class StreamTransport extends TransportBase implements Transport {
     if (discard) {
       this.#queue = [];
       this.#queued = 0;
+      this._resolveNames();
       this._sock.destroy();
     }
   }
 
   protected _release(): void {
+    this._resolveNames();
     this._sock.destroy();
   }
 
@@ -717,6 +754,7 @@ export class StreamTransport extends TransportBase implements Transport {
 
   protected override _describe(): string[] {
     const d = super._describe();
+    this._resolveNames();
     const peer = this._extra.peername ?? this._extra.sockname;
     if (peer !== undefined)
       d.push(typeof peer === 'string' ? `path=${peer}` : `peer=${inspect(peer)}`);
