@@ -32,7 +32,6 @@ import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
 import { type EventLoop, getRunningLoop } from '../loop.js';
 import {
-  asError,
   ConnState,
   FAILED,
   isBufferedProtocol,
@@ -245,37 +244,7 @@ export class MemoryTransport extends TransportBase implements Transport {
     }
     // As the socket transport: getBuffer(-1), fill it, bufferUpdated(n); the
     // rest of the read goes into further buffers.
-    let off = 0;
-    while (off < data.length) {
-      if (this._state !== ConnState.OPEN) return;
-      const buf = this.#getProtocolBuffer(-1);
-      if (buf === null) return;
-      const n = Math.min(buf.length, data.length - off);
-      data.copy(buf, 0, off, off + n);
-      off += n;
-      if (this._callData('bufferUpdated', 'buffer_updated', n) === FAILED) return;
-    }
-  }
-
-  /** getBuffer(sizehint) validated; null after a failure (already fatal). */
-  #getProtocolBuffer(sizehint: number): Uint8Array | null {
-    const r = this._callData('getBuffer', 'get_buffer', sizehint);
-    if (r === FAILED) return null;
-    let buf: Uint8Array;
-    try {
-      buf = toBuffer(r, 'get_buffer() result');
-    } catch (exc) {
-      this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
-      return null;
-    }
-    if (buf.length === 0) {
-      this._fatalError(
-        new Error('get_buffer() returned an empty buffer'),
-        'Fatal error: protocol.get_buffer() call failed.',
-      );
-      return null;
-    }
-    return buf;
+    this._feedBuffered(data, -1);
   }
 
   #onEof(): void {

@@ -145,6 +145,46 @@ export abstract class TransportBase {
     }
   }
 
+  /**
+   * `getBuffer(sizehint)` validated: a bytes-like result that is not empty.
+   * Null after a failure, which has already taken the fatal-error path
+   * (`'Fatal error: protocol.get_buffer() call failed.'`, semantics 3.6).
+   */
+  _getProtocolBuffer(sizehint: number): Uint8Array | null {
+    const r = this._callData('getBuffer', 'get_buffer', sizehint);
+    if (r === FAILED) return null;
+    let buf: Uint8Array;
+    try {
+      buf = toBuffer(r, 'get_buffer() result');
+      if (buf.length === 0) throw new Error('get_buffer() returned an empty buffer');
+    } catch (exc) {
+      this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
+      return null;
+    }
+    return buf;
+  }
+
+  /**
+   * Feed owned bytes to a BufferedProtocol, as asyncio's
+   * `_feed_data_to_buffered_proto`: getBuffer / copy / bufferUpdated until the
+   * chunk is used up. `sizehint` is passed to every getBuffer call, or, when
+   * omitted, the number of bytes still to deliver. Stops (false) after a
+   * fatal error or once the connection is lost.
+   */
+  _feedBuffered(data: Buffer, sizehint?: number): boolean {
+    let off = 0;
+    while (off < data.length) {
+      if (this._state !== ConnState.OPEN && this._state !== ConnState.CLOSING) return false;
+      const buf = this._getProtocolBuffer(sizehint ?? data.length - off);
+      if (buf === null) return false;
+      const n = Math.min(buf.length, data.length - off);
+      data.copy(buf, 0, off, off + n);
+      off += n;
+      if (this._callData('bufferUpdated', 'buffer_updated', n) === FAILED) return false;
+    }
+    return true;
+  }
+
   /** pauseWriting/resumeWriting are reported, never fatal (semantics 2.8). */
   protected _callFlow(name: 'pauseWriting' | 'resumeWriting'): void {
     const p = this._protocol;

@@ -33,7 +33,6 @@ import { InvalidStateError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
 import { checkFactory } from '../validate.js';
 import {
-  asError,
   ConnState,
   checkProtocol,
   FAILED,
@@ -320,38 +319,11 @@ export class ReadPipeTransport extends TransportBase implements ReadTransport {
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : toBuffer(chunk, 'pipe chunk');
       if (data.length === 0) continue;
       if (this.#buffered) {
-        if (!this.#feedBuffered(data)) return;
+        if (!this._feedBuffered(data)) return;
       } else if (this._callData('dataReceived', 'data_received', data) === FAILED) {
         return;
       }
     }
-  }
-
-  /**
-   * Feed a BufferedProtocol (it has `getBuffer`): getBuffer(remaining) /
-   * copy / bufferUpdated until the chunk is used up, as asyncio's
-   * `_feed_data_to_buffered_proto`. False after a fatal error.
-   */
-  #feedBuffered(data: Buffer): boolean {
-    let off = 0;
-    while (off < data.length) {
-      if (this._state !== ConnState.OPEN) return false;
-      const r = this._callData('getBuffer', 'get_buffer', data.length - off);
-      if (r === FAILED) return false;
-      let buf: Buffer;
-      try {
-        buf = toBuffer(r, 'get_buffer() result');
-        if (buf.length === 0) throw new Error('get_buffer() returned an empty buffer');
-      } catch (exc) {
-        this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
-        return false;
-      }
-      const n = Math.min(buf.length, data.length - off);
-      data.copy(buf, 0, off, off + n);
-      off += n;
-      if (this._callData('bufferUpdated', 'buffer_updated', n) === FAILED) return false;
-    }
-    return true;
   }
 
   protected override _protocolChanged(): void {

@@ -325,7 +325,7 @@ export class StreamTransport extends TransportBase implements Transport {
   _nextReadBuffer(): Uint8Array {
     this.#protoBuf = null;
     if (this.#buffered && this._state === ConnState.OPEN && this.#started && !this.#paused) {
-      const buf = this.#getProtocolBuffer(-1);
+      const buf = this._getProtocolBuffer(-1);
       if (buf !== null) {
         this.#protoBuf = buf;
         this.#protoBufOwner = this._protocol;
@@ -333,27 +333,6 @@ export class StreamTransport extends TransportBase implements Transport {
       }
     }
     return this.#region ?? scratch;
-  }
-
-  /** getBuffer(sizehint) validated; null after a failure (already fatal). */
-  #getProtocolBuffer(sizehint: number): Uint8Array | null {
-    const r = this._callData('getBuffer', 'get_buffer', sizehint);
-    if (r === FAILED) return null;
-    let buf: Uint8Array;
-    try {
-      buf = toBuffer(r, 'get_buffer() result');
-    } catch (exc) {
-      this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
-      return null;
-    }
-    if (buf.length === 0) {
-      this._fatalError(
-        new Error('get_buffer() returned an empty buffer'),
-        'Fatal error: protocol.get_buffer() call failed.',
-      );
-      return null;
-    }
-    return buf;
   }
 
   /**
@@ -436,18 +415,7 @@ export class StreamTransport extends TransportBase implements Transport {
       this._callData('dataReceived', 'data_received', data);
       return;
     }
-    // Feed a BufferedProtocol: getBuffer(remaining) / copy / bufferUpdated,
-    // as asyncio's _feed_data_to_buffered_proto.
-    let off = 0;
-    while (off < data.length) {
-      if (this._state !== ConnState.OPEN && this._state !== ConnState.CLOSING) return;
-      const buf = this.#getProtocolBuffer(data.length - off);
-      if (buf === null) return;
-      const n = Math.min(buf.length, data.length - off);
-      data.copy(buf, 0, off, off + n);
-      off += n;
-      if (this._callData('bufferUpdated', 'buffer_updated', n) === FAILED) return;
-    }
+    this._feedBuffered(data);
   }
 
   /** @internal EOF from the peer. */
