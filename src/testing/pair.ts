@@ -33,6 +33,7 @@ import { InvalidStateError } from '../errors.js';
 import { type EventLoop, getRunningLoop } from '../loop.js';
 import {
   ConnState,
+  collectBytes,
   FAILED,
   isBufferedProtocol,
   TransportBase,
@@ -280,13 +281,9 @@ export class MemoryTransport extends TransportBase implements Transport {
   }
 
   writelines(list: Iterable<Bytes>): void {
-    if (list === null || typeof (list as any)?.[Symbol.iterator] !== 'function') {
-      throw new TypeError(`list must be an iterable of bytes-like objects, got ${inspect(list)}`);
-    }
-    const bufs: Buffer[] = [];
-    for (const item of list) bufs.push(toBuffer(item));
+    const { bufs, total } = collectBytes(list);
     this.#checkWritable('writelines');
-    const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+    const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, total);
     if (data.length === 0) return;
     if (this._state >= ConnState.LOST_SCHEDULED) {
       this._countLostWrite();

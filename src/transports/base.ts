@@ -40,6 +40,27 @@ export function toBuffer(data: unknown, what = 'data'): Buffer {
   throw new TypeError(`${what} argument must be a bytes-like object, not '${typeName(data)}'`);
 }
 
+/**
+ * The `writelines()` argument checked and collected: every item a bytes-like
+ * object (TypeError otherwise, before anything is written), empty items
+ * dropped, and the total byte count.
+ */
+export function collectBytes(list: unknown): { bufs: Buffer[]; total: number } {
+  if (list === null || typeof (list as any)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(`list must be an iterable of bytes-like objects, got ${inspect(list)}`);
+  }
+  const bufs: Buffer[] = [];
+  let total = 0;
+  for (const item of list as Iterable<unknown>) {
+    const b = toBuffer(item);
+    if (b.length > 0) {
+      bufs.push(b);
+      total += b.length;
+    }
+  }
+  return { bufs, total };
+}
+
 export function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return 'str';

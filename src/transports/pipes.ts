@@ -35,6 +35,7 @@ import { checkFactory } from '../validate.js';
 import {
   ConnState,
   checkProtocol,
+  collectBytes,
   FAILED,
   isBufferedProtocol,
   TransportBase,
@@ -536,18 +537,7 @@ export class WritePipeTransport extends TransportBase implements WriteTransport 
 
   /** Write every item, as one batch. */
   writelines(list: Iterable<Bytes>): void {
-    if (list === null || typeof (list as any)?.[Symbol.iterator] !== 'function') {
-      throw new TypeError(`list must be an iterable of bytes-like objects, got ${inspect(list)}`);
-    }
-    const bufs: Buffer[] = [];
-    let total = 0;
-    for (const item of list) {
-      const b = toBuffer(item);
-      if (b.length > 0) {
-        bufs.push(b);
-        total += b.length;
-      }
-    }
+    const { bufs, total } = collectBytes(list);
     this.#checkWritable('writelines');
     if (total === 0) return;
     if (!this.#acceptsWrites()) return;

@@ -28,7 +28,15 @@ import type * as net from 'node:net';
 import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
-import { asError, ConnState, FAILED, isBufferedProtocol, TransportBase, toBuffer } from './base.js';
+import {
+  asError,
+  ConnState,
+  collectBytes,
+  FAILED,
+  isBufferedProtocol,
+  TransportBase,
+  toBuffer,
+} from './base.js';
 import type { AnyProtocol, Bytes, Transport } from './interfaces.js';
 
 /** asyncio reads at most 256 KiB per readiness event (max_size); so do we. */
@@ -537,18 +545,7 @@ export class StreamTransport extends TransportBase implements Transport {
   }
 
   writelines(list: Iterable<Bytes>): void {
-    if (list === null || typeof (list as any)?.[Symbol.iterator] !== 'function') {
-      throw new TypeError(`list must be an iterable of bytes-like objects, got ${inspect(list)}`);
-    }
-    const bufs: Buffer[] = [];
-    let total = 0;
-    for (const item of list) {
-      const b = toBuffer(item);
-      if (b.length > 0) {
-        bufs.push(b);
-        total += b.length;
-      }
-    }
+    const { bufs, total } = collectBytes(list);
     this.#checkWritable('writelines');
     if (total === 0) return;
     if (this._state >= ConnState.LOST_SCHEDULED || this._writeShut) {
