@@ -75,6 +75,8 @@ const scratch = Buffer.allocUnsafeSlow(MAX_READ);
  */
 let copySlab = Buffer.allocUnsafeSlow(COPY_SLAB);
 let copyPos = 0;
+/** A view of the start of `scratch`, remade only when the read size changes. */
+let scratchView = new Uint8Array(0);
 
 /** Copy `n` bytes from the start of `scratch` into a fresh, owned slice. */
 function copyOut(n: number): Buffer {
@@ -88,7 +90,8 @@ function copyOut(n: number): Buffer {
     copyPos = 0;
   }
   const pos = copyPos;
-  copySlab.set(new Uint8Array(scratch.buffer, scratch.byteOffset, n), pos);
+  if (scratchView.length !== n) scratchView = new Uint8Array(scratch.buffer, scratch.byteOffset, n);
+  copySlab.set(scratchView, pos);
   // Keep slices 8-byte aligned, as Node's pool does.
   copyPos = (pos + n + 7) & ~7;
   return Buffer.from(copySlab.buffer, copySlab.byteOffset + pos, n);
