@@ -385,9 +385,6 @@ export class Server implements AsyncDisposable {
     if (this.#unixPath !== null) {
       extra.sockname = this.#unixPath;
       extra.peername = '';
-    } else {
-      const local = listenerAddress(srv);
-      if (local !== null) extra.sockname = [local[0], local[1]];
     }
     if (this.#ssl !== null) {
       accepted.on('error', noop); // until the TLS transport owns it
@@ -426,7 +423,11 @@ export class Server implements AsyncDisposable {
     }
     let t: StreamTransport;
     try {
-      t = new StreamTransport(this.#loop, sock, protocol as object, { readHook: hook, extra });
+      t = new StreamTransport(this.#loop, sock, protocol as object, {
+        readHook: hook,
+        extra,
+        knownSockname: this.#unixPath === null ? listenerAddress(srv) : null,
+      });
     } catch {
       sock.destroy();
       return;

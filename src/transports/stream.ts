@@ -127,6 +127,11 @@ export interface StreamTransportInit {
   readHook?: ReadHook | null;
   /** Extra info entries that override what is read from the socket. */
   extra?: Record<string, unknown>;
+  /**
+   * The socket's local address when the caller knows it without a system
+   * call (a listener bound to one address); shared, copied when asked for.
+   */
+  knownSockname?: readonly [string, number] | null;
   /** Called once connectionMade has run (resolves the creating promise). */
   onMade?: () => void;
   /**
@@ -211,6 +216,7 @@ export class StreamTransport extends TransportBase implements Transport {
     if (this.#hook !== null) this.#hook._t = this;
     this.#appLevelCount = (sock as { encrypted?: unknown }).encrypted === true;
     this.#onMade = init.onMade ?? null;
+    this.#knownSockname = init.knownSockname ?? null;
 
     this._extra.socket = sock;
     Object.assign(this._extra, init.extra);
@@ -278,6 +284,7 @@ export class StreamTransport extends TransportBase implements Transport {
    * longer knows it (getsockname keeps working until the descriptor closes).
    */
   #namesResolved = false;
+  #knownSockname: readonly [string, number] | null;
   #peerHost: string | undefined;
   #peerPort: number | undefined;
 
@@ -286,7 +293,10 @@ export class StreamTransport extends TransportBase implements Transport {
     if (this.#namesResolved) return;
     this.#namesResolved = true;
     const sock = this._sock;
-    if (this._extra.sockname === undefined) {
+    const known = this.#knownSockname;
+    if (this._extra.sockname === undefined && known !== null) {
+      this._extra.sockname = [known[0], known[1]];
+    } else if (this._extra.sockname === undefined) {
       try {
         const v = addressOf(sock.address());
         if (v !== undefined) this._extra.sockname = v;
