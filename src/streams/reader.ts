@@ -259,20 +259,24 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * Wait until feedData() or feedEof() is called. Waiting for data while
    * paused would deadlock (readExactly(n) with n > limit), so resume first.
    */
-  async #waitForData(method: string): Promise<void> {
+  #waitForData(method: string): Promise<void> {
+    // Not an async function: the caller awaits this one promise directly
+    // (one promise and one microtask hop fewer per wait on the hot path).
     // A failure that arrived between a wake-up and this read's next wait
     // would otherwise leave it waiting forever (nothing is fed after it).
-    if (this.#exception !== null) throw this.#exception;
+    if (this.#exception !== null) return Promise.reject(this.#exception);
     if (this.#waiter !== null) {
-      throw new InvalidStateError(
-        `${method}() called while another coroutine is already waiting for incoming data`,
+      return Promise.reject(
+        new InvalidStateError(
+          `${method}() called while another coroutine is already waiting for incoming data`,
+        ),
       );
     }
     if (this.#paused) {
       this.#paused = false;
       this.#transport!.resumeReading();
     }
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
   }
