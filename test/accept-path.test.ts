@@ -7,9 +7,10 @@
  * listener is bound to one address.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
-import { getRunningLoop, type Server } from '../src/index.js';
+import { getRunningLoop, type Server, type Transport } from '../src/index.js';
 import { _setInPlaceOnread, lastAcceptPath } from '../src/server.js';
 import { until, useHarness } from './helpers/harness.js';
 import { BufferedRecorder, Recorder } from './helpers/recorder.js';
@@ -47,6 +48,24 @@ async function accept<R extends Recorder>(
   const client = await rawConnect(portOf(server));
   await until(() => recs.length === 1 && recs[0]!.events.length > 0, 'connectionMade');
   return { server, client, rec: recs[0]! };
+}
+
+/**
+ * TCP_NODELAY of a transport's socket, as the kernel has it: a python3
+ * child inherits a duplicate of the descriptor (same socket) and asks.
+ */
+function noDelayOf(t: Transport): number {
+  const fd = (t.getExtraInfo('socket') as net.Socket as any)._handle.fd as number;
+  const out = execFileSync(
+    'python3',
+    [
+      '-c',
+      'import socket; s = socket.socket(fileno=3); ' +
+        'print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)); s.detach()',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit', fd] },
+  );
+  return Number(out.toString().trim());
 }
 
 async function finish(server: Server, client: net.Socket, rec: Recorder): Promise<void> {
@@ -112,6 +131,19 @@ for (const path of ['in-place', 'rewrap'] as const) {
       }
     });
 
+    test('TCP_NODELAY is set on the accepted socket (semantics 1.24)', async () => {
+      setUp();
+      try {
+        const { server, client, rec } = await accept(() => new Recorder());
+        const noDelay = noDelayOf(rec.transport);
+        await finish(server, client, rec);
+        assert.equal(lastAcceptPath, path);
+        assert.equal(noDelay, 1);
+      } finally {
+        _setInPlaceOnread(true);
+      }
+    });
+
     test('echo in both directions; the server closes cleanly when the client leaves', async () => {
       setUp();
       try {
@@ -172,6 +204,41 @@ describe('accepted connections: sockname', () => {
     await finish(server, client, rec);
     // Read at close, so still known after the connection is gone.
     assert.deepEqual(rec.transport.getExtraInfo('sockname'), ['127.0.0.1', port]);
+  });
+
+  test("a user's net.Server without noDelay: accepted sockets still get TCP_NODELAY", async () => {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const recs: Recorder[] = [];
+    const server = await loop.createServer(
+      () => {
+        const r = new Recorder();
+        recs.push(r);
+        return r;
+      },
+      undefined,
+      undefined,
+      { sock: srv },
+    );
+    const client = await rawConnect((srv.address() as net.AddressInfo).port);
+    await until(() => recs.length === 1 && recs[0]!.events.length > 0, 'connectionMade');
+    const noDelay = noDelayOf(recs[0]!.transport);
+    await finish(server, client, recs[0]!);
+    assert.equal(noDelay, 1);
+  });
+
+  test('client connections from createConnection get TCP_NODELAY too', async () => {
+    const { server, client, rec } = await accept(() => new Recorder());
+    const [t, proto] = await loop.createConnection(
+      () => new Recorder(),
+      '127.0.0.1',
+      portOf(server),
+    );
+    const noDelay = noDelayOf(t);
+    t.close();
+    await proto.lost;
+    await finish(server, client, rec);
+    assert.equal(noDelay, 1);
   });
 
   test('a factory that throws costs that connection only', async () => {
