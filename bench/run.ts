@@ -131,6 +131,13 @@ export const SERVERS: ServerDef[] = [
     cmd: (p, m) => [NODE, join(SRC, 'servers/node_onread.cjs'), `${p}`, `${m}`],
   },
   {
+    name: 'node-onread-owned',
+    describe:
+      'the `onread` reference, but each read goes into never-reused memory (consecutive regions of a per-connection 256 KiB slab), so the bytes are owned as in asyncio: the fastest Node code with `Protocol` semantics',
+    sections: ['echo'],
+    cmd: (p, m) => [NODE, join(SRC, 'servers/node_onread_owned.cjs'), `${p}`, `${m}`],
+  },
+  {
     name: 'py-asyncio',
     describe: 'Python asyncio `Protocol`, default loop',
     sections: ['echo', 'conn'],
