@@ -13,38 +13,18 @@ import { describe, test } from 'node:test';
 import { getRunningLoop, type Server, type Transport } from '../src/index.js';
 import { _setInPlaceOnread, lastAcceptPath } from '../src/server.js';
 import { until, useHarness } from './helpers/harness.js';
+import { portOf, rawConnect, recording } from './helpers/net.js';
 import { BufferedRecorder, Recorder } from './helpers/recorder.js';
 
 const loop = getRunningLoop();
-
-function portOf(server: Server): number {
-  return (server.sockets[0]!.address() as net.AddressInfo).port;
-}
-
-/** Connect with a raw Node socket; resolves on connect. */
-function rawConnect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
 
 /** One server, one raw client; the server side's recorder. */
 async function accept<R extends Recorder>(
   make: () => R,
   host = '127.0.0.1',
 ): Promise<{ server: Server; client: net.Socket; rec: R }> {
-  const recs: R[] = [];
-  const server = await loop.createServer(
-    () => {
-      const r = make();
-      recs.push(r);
-      return r;
-    },
-    host,
-    0,
-  );
+  const { factory, recs } = recording(make);
+  const server = await loop.createServer(factory, host, 0);
   const client = await rawConnect(portOf(server));
   await until(() => recs.length === 1 && recs[0]!.events.length > 0, 'connectionMade');
   return { server, client, rec: recs[0]! };
@@ -170,16 +150,8 @@ describe('accepted connections: sockname', () => {
   useHarness();
 
   test('a listener on one address gives that address without asking the kernel', async () => {
-    const recs: Recorder[] = [];
-    const server = await loop.createServer(
-      () => {
-        const r = new Recorder();
-        recs.push(r);
-        return r;
-      },
-      '127.0.0.1',
-      0,
-    );
+    const { factory, recs } = recording();
+    const server = await loop.createServer(factory, '127.0.0.1', 0);
     const port = portOf(server);
     const c1 = await rawConnect(port);
     const c2 = await rawConnect(port);
@@ -209,18 +181,9 @@ describe('accepted connections: sockname', () => {
   test("a user's net.Server without noDelay: accepted sockets still get TCP_NODELAY", async () => {
     const srv = net.createServer();
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const recs: Recorder[] = [];
-    const server = await loop.createServer(
-      () => {
-        const r = new Recorder();
-        recs.push(r);
-        return r;
-      },
-      undefined,
-      undefined,
-      { sock: srv },
-    );
-    const client = await rawConnect((srv.address() as net.AddressInfo).port);
+    const { factory, recs } = recording();
+    const server = await loop.createServer(factory, undefined, undefined, { sock: srv });
+    const client = await rawConnect(portOf(srv));
     await until(() => recs.length === 1 && recs[0]!.events.length > 0, 'connectionMade');
     const noDelay = noDelayOf(recs[0]!.transport);
     await finish(server, client, recs[0]!);

@@ -16,17 +16,13 @@ import { turns } from './conformance/stream.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
 import { type Mitm, mitm, type Relay, type Tamper } from './helpers/mitm.js';
+import { portOf } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 
 useHarness();
 const loop = getRunningLoop();
 
 const GARBAGE = Buffer.from('this is not a TLS record, just noise\r\n');
-
-function portOf(s: net.Server | Server): number {
-  const srv = s instanceof net.Server ? s : s.sockets[0]!;
-  return (srv.address() as net.AddressInfo).port;
-}
 
 async function rejection(p: Promise<unknown>): Promise<NodeJS.ErrnoException> {
   try {

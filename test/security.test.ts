@@ -29,6 +29,7 @@ import {
 } from '../src/index.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
+import { portOf } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 import { snapshot } from './helpers/soak.js';
 
@@ -64,11 +65,6 @@ const selfSigned = (() => {
   );
   return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
 })();
-
-function portOf(s: net.Server | Server): number {
-  const srv = 'sockets' in s ? s.sockets[0]! : s;
-  return (srv.address() as net.AddressInfo).port;
-}
 
 async function rejection(p: Promise<unknown>): Promise<NodeJS.ErrnoException> {
   try {

@@ -5,24 +5,12 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { getRunningLoop, Protocol, type Server } from '../src/index.js';
+import { getRunningLoop, Protocol } from '../src/index.js';
 import { useHarness } from './helpers/harness.js';
+import { portOf, rawConnect, recording } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 
 const loop = getRunningLoop();
-
-function portOf(server: Server, i = 0): number {
-  return (server.sockets[i]!.address() as net.AddressInfo).port;
-}
-
-/** Connect with a raw Node socket; resolves on connect, rejects on error. */
-function rawConnect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
 
 describe('createServer', () => {
   useHarness();
@@ -129,16 +117,8 @@ describe('createServer', () => {
   });
 
   test('close() refuses new clients but leaves connections open; waitClosed waits for them (3.12.1+)', async () => {
-    const recs: Recorder[] = [];
-    const server = await loop.createServer(
-      () => {
-        const r = new Recorder();
-        recs.push(r);
-        return r;
-      },
-      '127.0.0.1',
-      0,
-    );
+    const { factory, recs } = recording();
+    const server = await loop.createServer(factory, '127.0.0.1', 0);
     const port = portOf(server);
     const [t, client] = await loop.createConnection(() => new Recorder(), '127.0.0.1', port);
     await recs[0]?.when(() => true);
@@ -166,16 +146,8 @@ describe('createServer', () => {
   });
 
   test('closeClients() and abortClients() end attached connections', async () => {
-    const recs: Recorder[] = [];
-    const server = await loop.createServer(
-      () => {
-        const r = new Recorder();
-        recs.push(r);
-        return r;
-      },
-      '127.0.0.1',
-      0,
-    );
+    const { factory, recs } = recording();
+    const server = await loop.createServer(factory, '127.0.0.1', 0);
     const port = portOf(server);
     const [, c1] = await loop.createConnection(() => new Recorder(), '127.0.0.1', port);
     const [, c2] = await loop.createConnection(() => new Recorder(), '127.0.0.1', port);
@@ -244,17 +216,8 @@ describe('createServer', () => {
   test('sock: an existing net.Server, listening or not, is owned from then on', async () => {
     const raw = net.createServer();
     await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
-    const recs: Recorder[] = [];
-    const server = await loop.createServer(
-      () => {
-        const r = new Recorder();
-        recs.push(r);
-        return r;
-      },
-      null,
-      null,
-      { sock: raw },
-    );
+    const { factory, recs } = recording();
+    const server = await loop.createServer(factory, null, null, { sock: raw });
     assert.equal(server.sockets[0], raw);
     const [t, c] = await loop.createConnection(() => new Recorder(), '127.0.0.1', portOf(server));
     t.write(Buffer.from('ping'));

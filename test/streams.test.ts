@@ -14,7 +14,6 @@ import {
   LimitOverrunError,
   openConnection,
   openUnixConnection,
-  type Server,
   StreamReader,
   StreamReaderProtocol,
   StreamWriter,
@@ -26,13 +25,10 @@ import { createTransportPair, type TransportPairOptions } from '../src/testing/i
 import { turns } from './conformance/stream.js';
 import { clientTls, serverTls } from './helpers/certs.js';
 import { takeHandlerCalls, until, useHarness } from './helpers/harness.js';
+import { portOf } from './helpers/net.js';
 
 const loop = getRunningLoop();
 const b = (s: string): Buffer => Buffer.from(s);
-
-function portOf(server: Server): number {
-  return (server.sockets[0]!.address() as net.AddressInfo).port;
-}
 
 /** Reader/writer pairs on both ends of an in-memory transport pair, once both are connected. */
 async function streamPair(

@@ -11,6 +11,7 @@ import { getRunningLoop, type Server, type Transport } from '../src/index.js';
 import { type StreamPair, streamConformance } from './conformance/stream.js';
 import { clientTls, serverTls } from './helpers/certs.js';
 import { until } from './helpers/harness.js';
+import { portOf } from './helpers/net.js';
 import type { Recorder } from './helpers/recorder.js';
 
 const loop = getRunningLoop();
@@ -34,10 +35,6 @@ async function serverPair(
       await server.waitClosed();
     },
   };
-}
-
-function portOf(server: Server): number {
-  return (server.sockets[0]!.address() as net.AddressInfo).port;
 }
 
 streamConformance(

@@ -6,20 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import type * as net from 'node:net';
 import { test } from 'node:test';
-import { getRunningLoop, type Server, type Transport } from '../src/index.js';
+import { getRunningLoop, type Transport } from '../src/index.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { useHarness } from './helpers/harness.js';
+import { portOf } from './helpers/net.js';
 import { startPython } from './helpers/python.js';
 import { Recorder } from './helpers/recorder.js';
 
 useHarness();
 const loop = getRunningLoop();
-
-function portOf(server: Server): number {
-  return (server.sockets[0]!.address() as net.AddressInfo).port;
-}
 
 /** Run a child to its end, collecting its output. */
 function finished(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {

@@ -16,15 +16,11 @@ import { getRunningLoop, InvalidStateError, type Server } from '../src/index.js'
 import { turns } from './conformance/stream.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
+import { portOf } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 
 useHarness();
 const loop = getRunningLoop();
-
-function portOf(server: Server | net.Server): number {
-  const s = server instanceof net.Server ? server : server.sockets[0]!;
-  return (s.address() as net.AddressInfo).port;
-}
 
 /** A TLS server whose protocols are recorded. */
 async function tlsServer(
