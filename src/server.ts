@@ -97,11 +97,6 @@ let onreadSlots: OnreadSlots | null | undefined;
  * socket's next buffer, callback and generator from these slots on every
  * read; the constructor's `onread` option only fills them in.
  */
-/** @internal For tests: skip (or again allow) the in-place `onread` setup. */
-export function _setInPlaceOnread(enabled: boolean): void {
-  onreadSlots = enabled ? undefined : null;
-}
-
 function findOnreadSlots(): OnreadSlots | null {
   if (onreadSlots !== undefined) return onreadSlots;
   onreadSlots = null;
@@ -127,6 +122,11 @@ function findOnreadSlots(): OnreadSlots | null {
     // Not this Node's layout: accepted sockets are re-wrapped instead.
   }
   return onreadSlots;
+}
+
+/** @internal For tests: skip (or again allow) the in-place `onread` setup. */
+export function _setInPlaceOnread(enabled: boolean): void {
+  onreadSlots = enabled ? undefined : null;
 }
 
 /** @internal For tests: how the last accepted connection was set up to read. */
