@@ -16,7 +16,7 @@ import { turns } from './conformance/stream.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
 import { type Mitm, mitm, type Relay, type Tamper } from './helpers/mitm.js';
-import { portOf } from './helpers/net.js';
+import { portOf, recordingServer } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 
 useHarness();
@@ -185,17 +185,7 @@ describe('a misbehaving TLS client (protoloop is the server)', () => {
     m: Mitm;
     close(): Promise<void>;
   }> {
-    const recs: Recorder[] = [];
-    const server = await loop.createServer(
-      () => {
-        const r = new Recorder();
-        recs.push(r);
-        return r;
-      },
-      '127.0.0.1',
-      0,
-      { ssl: serverTls() },
-    );
+    const { server, recs, close } = await recordingServer({ ssl: serverTls() });
     const m = await mitm(portOf(server), hooks);
     return {
       server,
@@ -203,8 +193,7 @@ describe('a misbehaving TLS client (protoloop is the server)', () => {
       m,
       close: async () => {
         await m.close();
-        server.close();
-        await server.waitClosed();
+        await close();
       },
     };
   }

@@ -21,7 +21,6 @@ import {
   DEFAULT_LIMIT,
   getRunningLoop,
   LimitOverrunError,
-  type Server,
   type StreamReader,
   type StreamReaderProtocol,
   type StreamWriter,
@@ -29,7 +28,7 @@ import {
 } from '../src/index.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
-import { portOf } from './helpers/net.js';
+import { portOf, recordingServer } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 import { snapshot } from './helpers/soak.js';
 
@@ -76,31 +75,8 @@ async function rejection(p: Promise<unknown>): Promise<NodeJS.ErrnoException> {
 }
 
 /** A protoloop TLS server with `ssl`; its protocols are recorded. */
-async function tlsServer(ssl: tls.TlsOptions): Promise<{
-  server: Server;
-  recs: Recorder[];
-  close(): Promise<void>;
-}> {
-  const recs: Recorder[] = [];
-  const server = await loop.createServer(
-    () => {
-      const r = new Recorder();
-      recs.push(r);
-      return r;
-    },
-    '127.0.0.1',
-    0,
-    { ssl },
-  );
-  return {
-    server,
-    recs,
-    close: async () => {
-      server.close();
-      server.closeClients();
-      await server.waitClosed();
-    },
-  };
+function tlsServer(ssl: tls.TlsOptions): ReturnType<typeof recordingServer> {
+  return recordingServer({ ssl });
 }
 
 /** Connect with `options`; the connection must be refused with `code`, its protocol hearing nothing. */

@@ -12,40 +12,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
-import { getRunningLoop, InvalidStateError, type Server } from '../src/index.js';
+import { type CreateServerOptions, getRunningLoop, InvalidStateError } from '../src/index.js';
 import { turns } from './conformance/stream.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
-import { portOf } from './helpers/net.js';
+import { portOf, recordingServer } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 
 useHarness();
 const loop = getRunningLoop();
 
 /** A TLS server whose protocols are recorded. */
-async function tlsServer(
+function tlsServer(
   ssl: tls.TlsOptions | tls.SecureContext = serverTls(),
-  options: Record<string, unknown> = {},
-): Promise<{ server: Server; recs: Recorder[]; close(): Promise<void> }> {
-  const recs: Recorder[] = [];
-  const server = await loop.createServer(
-    () => {
-      const r = new Recorder();
-      recs.push(r);
-      return r;
-    },
-    '127.0.0.1',
-    0,
-    { ssl, ...options },
-  );
-  return {
-    server,
-    recs,
-    close: async () => {
-      server.close();
-      await server.waitClosed();
-    },
-  };
+  options: CreateServerOptions = {},
+): ReturnType<typeof recordingServer> {
+  return recordingServer({ ssl, ...options });
 }
 
 /** A plain TCP server (a peer that speaks no TLS, or says nothing). */

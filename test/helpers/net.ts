@@ -1,6 +1,6 @@
 /** Small socket helpers shared by the tests of servers and connections. */
 import * as net from 'node:net';
-import type { Server } from '../../src/index.js';
+import { type CreateServerOptions, getRunningLoop, type Server } from '../../src/index.js';
 import { Recorder } from './recorder.js';
 
 /** The port of a protoloop Server's `i`-th listening socket, or of a net.Server. */
@@ -32,6 +32,24 @@ export function recording<R = Recorder>(
       const r = make();
       recs.push(r);
       return r;
+    },
+  };
+}
+
+/** A protoloop server on 127.0.0.1 (any port) whose protocols are kept Recorders. */
+export async function recordingServer(options: CreateServerOptions = {}): Promise<{
+  server: Server;
+  recs: Recorder[];
+  close(): Promise<void>;
+}> {
+  const { factory, recs } = recording();
+  const server = await getRunningLoop().createServer(factory, '127.0.0.1', 0, options);
+  return {
+    server,
+    recs,
+    close: async () => {
+      server.close();
+      await server.waitClosed();
     },
   };
 }
