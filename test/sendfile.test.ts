@@ -81,13 +81,26 @@ async function connect(): Promise<Conn> {
   };
 }
 
+/** Run `fn` with a fresh connection and `file` open; both are closed after, whatever happens. */
+async function withFile(
+  file: string,
+  fn: (c: Conn, fh: fs.promises.FileHandle) => Promise<void>,
+): Promise<void> {
+  const c = await connect();
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    await fn(c, fh);
+  } finally {
+    await fh.close();
+    await c.dispose();
+  }
+}
+
 describe('loop.sendfile', () => {
   useHarness();
 
   test('sends the whole file (FileHandle) and resolves with the byte count', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(path, 'r');
-    try {
+    await withFile(path, async (c, fh) => {
       const n = await loop.sendfile(c.t, fh);
       assert.equal(n, content.length);
       c.t.close();
@@ -95,10 +108,7 @@ describe('loop.sendfile', () => {
       assert.ok(got.equals(content));
       await c.rec.lost;
       assert.equal(c.rec.lostWith, null);
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 
   test('offset and count select a byte range; a plain descriptor works too', async () => {
@@ -125,17 +135,12 @@ describe('loop.sendfile', () => {
   });
 
   test('an empty file sends nothing and resolves with 0', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(emptyPath, 'r');
-    try {
+    await withFile(emptyPath, async (c, fh) => {
       assert.equal(await loop.sendfile(c.t, fh), 0);
       c.t.write(Buffer.from('after'));
       c.t.close();
       assert.equal((await c.ended).toString(), 'after');
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 
   test("the descriptor's own position is left as it was (positional reads; Node has no lseek)", async () => {
@@ -158,9 +163,7 @@ describe('loop.sendfile', () => {
   });
 
   test('data written before and after stays in order; write() during sendfile throws', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(path, 'r');
-    try {
+    await withFile(path, async (c, fh) => {
       c.t.write(Buffer.from('pre:'));
       const p = loop.sendfile(c.t, fh, 0, 200_000);
       assert.throws(() => c.t.write(Buffer.from('x')), {
@@ -177,16 +180,11 @@ describe('loop.sendfile', () => {
           Buffer.concat([Buffer.from('pre:'), content.subarray(0, 200_000), Buffer.from(':post')]),
         ),
       );
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 
   test('honours write flow control; protocol and reading are restored afterwards', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(bigPath, 'r');
-    try {
+    await withFile(bigPath, async (c, fh) => {
       c.t.setWriteBufferLimits(32 * 1024);
       c.peer.pause(); // the peer stops reading: the kernel buffers fill up
       let maxBuffered = 0;
@@ -221,16 +219,11 @@ describe('loop.sendfile', () => {
       );
       assert.equal(got.length, BIG);
       assert.ok(got.every((b) => b === 9));
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 
   test('a protocol paused for writing when sendfile starts gets resumeWriting() at the end', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(path, 'r');
-    try {
+    await withFile(path, async (c, fh) => {
       c.peer.pause();
       c.t.setWriteBufferLimits(1024);
       const big = Buffer.alloc(BIG, 1);
@@ -248,16 +241,11 @@ describe('loop.sendfile', () => {
         c.rec.events.filter((e) => e === 'pause' || e === 'resume'),
         ['pause', 'resume'],
       );
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 
   test('a transfer that ends with the transport paused leaves the protocol paused (then resumed)', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(path, 'r');
-    try {
+    await withFile(path, async (c, fh) => {
       c.peer.pause();
       c.t.setWriteBufferLimits(1024 * 1024 * 1024);
       c.t.write(Buffer.alloc(BIG, 1)); // fills the kernel; the rest waits in the transport
@@ -275,16 +263,11 @@ describe('loop.sendfile', () => {
         c.rec.events.filter((e) => e === 'pause' || e === 'resume'),
         ['pause', 'resume'],
       );
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 
   test('the peer closing mid-transfer rejects with a connection error; the transport closes', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(bigPath, 'r');
-    try {
+    await withFile(bigPath, async (c, fh) => {
       let got = 0;
       c.peer.on('data', (d) => {
         got += d.length;
@@ -302,16 +285,11 @@ describe('loop.sendfile', () => {
       await c.rec.lost;
       assert.equal(c.rec.events.filter((e) => e === 'lost').length, 1);
       assert.ok(c.rec.lostWith instanceof Error);
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 
   test('argument and state errors', async () => {
-    const c = await connect();
-    const fh = await fs.promises.open(path, 'r');
-    try {
+    await withFile(path, async (c, fh) => {
       await assert.rejects(loop.sendfile(c.t, fh, -1), {
         name: 'RangeError',
         message: 'offset must be a non-negative integer (got -1)',
@@ -353,9 +331,6 @@ describe('loop.sendfile', () => {
         message: 'Transport is closing',
       });
       assert.equal((await c.ended).length, 0);
-    } finally {
-      await fh.close();
-      await c.dispose();
-    }
+    });
   });
 });
