@@ -16,7 +16,7 @@ import { turns } from './conformance/stream.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
 import { type Mitm, mitm, type Relay, type Tamper } from './helpers/mitm.js';
-import { portOf, recordingServer } from './helpers/net.js';
+import { portOf, recording, recordingServer } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 
 useHarness();
@@ -156,18 +156,12 @@ describe('a misbehaving TLS server (protoloop is the client)', () => {
         relay.up.pause();
       },
     });
-    const made: Recorder[] = [];
+    const { factory, recs: made } = recording();
     const err = await rejection(
-      loop.createConnection(
-        () => {
-          const r = new Recorder();
-          made.push(r);
-          return r;
-        },
-        '127.0.0.1',
-        m.port,
-        { ssl: clientTls(), serverHostname: 'localhost' },
-      ),
+      loop.createConnection(factory, '127.0.0.1', m.port, {
+        ssl: clientTls(),
+        serverHostname: 'localhost',
+      }),
     );
     assert.equal(err.code, 'ECONNRESET');
     assert.equal(made.length, 1);

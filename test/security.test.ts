@@ -28,7 +28,7 @@ import {
 } from '../src/index.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
-import { portOf, recordingServer } from './helpers/net.js';
+import { portOf, recording, recordingServer } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 import { snapshot } from './helpers/soak.js';
 
@@ -85,19 +85,8 @@ async function refused(
   options: Record<string, unknown>,
   code: RegExp,
 ): Promise<void> {
-  const made: Recorder[] = [];
-  const err = await rejection(
-    loop.createConnection(
-      () => {
-        const r = new Recorder();
-        made.push(r);
-        return r;
-      },
-      '127.0.0.1',
-      port,
-      options,
-    ),
-  );
+  const { factory, recs: made } = recording();
+  const err = await rejection(loop.createConnection(factory, '127.0.0.1', port, options));
   assert.match(String(err.code), code, `${err}`);
   for (const r of made) assert.deepEqual(r.events, []);
 }

@@ -12,15 +12,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as tls from 'node:tls';
-import { type CreateServerOptions, getRunningLoop, InvalidStateError } from '../src/index.js';
+import {
+  type CreateServerOptions,
+  getRunningLoop,
+  InvalidStateError,
+  type Transport,
+} from '../src/index.js';
 import { turns } from './conformance/stream.js';
 import { certs, clientTls, serverTls } from './helpers/certs.js';
 import { until, useHarness } from './helpers/harness.js';
-import { portOf, recordingServer } from './helpers/net.js';
+import { portOf, recording, recordingServer } from './helpers/net.js';
 import { Recorder } from './helpers/recorder.js';
 
 useHarness();
 const loop = getRunningLoop();
+
+/** A protoloop TLS client (a Recorder) to `port` on 127.0.0.1, trusting the test CA. */
+function tlsConnect(port: number): Promise<[Transport, Recorder]> {
+  return loop.createConnection(() => new Recorder(), '127.0.0.1', port, {
+    ssl: clientTls(),
+    serverHostname: 'localhost',
+  });
+}
 
 /** A TLS server whose protocols are recorded. */
 function tlsServer(
@@ -124,15 +137,7 @@ describe('TLS transport', () => {
 
   test('no half-close: canWriteEof() is false and writeEof() throws', async () => {
     const s = await tlsServer();
-    const [t, p] = await loop.createConnection(
-      () => new Recorder(),
-      '127.0.0.1',
-      portOf(s.server),
-      {
-        ssl: clientTls(),
-        serverHostname: 'localhost',
-      },
-    );
+    const [t, p] = await tlsConnect(portOf(s.server));
     assert.equal(t.canWriteEof(), false);
     assert.throws(() => t.writeEof(), {
       name: 'Error',
@@ -148,15 +153,7 @@ describe('TLS transport', () => {
 
   test('flow control is the same rule as every transport: pause strictly over high (64 KiB)', async () => {
     const s = await tlsServer();
-    const [t, p] = await loop.createConnection(
-      () => new Recorder(),
-      '127.0.0.1',
-      portOf(s.server),
-      {
-        ssl: clientTls(),
-        serverHostname: 'localhost',
-      },
-    );
+    const [t, p] = await tlsConnect(portOf(s.server));
     await until(() => s.recs[0]?.events[0] === 'made');
     s.recs[0]!.transport.pauseReading();
     assert.deepEqual(t.getWriteBufferLimits(), [16384, 65536]);
@@ -346,18 +343,9 @@ describe('TLS handshake failures reject the creating call with Node error', () =
     client: Record<string, unknown>,
   ): Promise<{ err: NodeJS.ErrnoException; made: Recorder[]; server: Recorder[] }> {
     const s = await tlsServer(server);
-    const made: Recorder[] = [];
+    const { factory, recs: made } = recording();
     const err = await rejection(
-      loop.createConnection(
-        () => {
-          const r = new Recorder();
-          made.push(r);
-          return r;
-        },
-        '127.0.0.1',
-        portOf(s.server),
-        client,
-      ),
+      loop.createConnection(factory, '127.0.0.1', portOf(s.server), client),
     );
     // The server side ends quietly too (its protocol never hears anything).
     await until(() => s.server.sockets.length > 0 && s.recs.length > 0);
@@ -448,18 +436,12 @@ describe('TLS handshake failures reject the creating call with Node error', () =
 
   test('a plain-text peer (a banner instead of a ServerHello)', async () => {
     const plain = await plainServer((s) => s.write('220 smtp.example ESMTP ready\r\n'));
-    const made: Recorder[] = [];
+    const { factory, recs: made } = recording();
     const err = await rejection(
-      loop.createConnection(
-        () => {
-          const r = new Recorder();
-          made.push(r);
-          return r;
-        },
-        '127.0.0.1',
-        plain.port,
-        { ssl: clientTls(), serverHostname: 'localhost' },
-      ),
+      loop.createConnection(factory, '127.0.0.1', plain.port, {
+        ssl: clientTls(),
+        serverHostname: 'localhost',
+      }),
     );
     assert.match(String(err.code), /^ERR_SSL_/);
     assertNoCallbacks(made);
@@ -468,30 +450,20 @@ describe('TLS handshake failures reject the creating call with Node error', () =
 
   test('a peer that closes during the handshake: ECONNRESET', async () => {
     const plain = await plainServer((s) => s.end());
-    const err = await rejection(
-      loop.createConnection(() => new Recorder(), '127.0.0.1', plain.port, {
-        ssl: clientTls(),
-        serverHostname: 'localhost',
-      }),
-    );
+    const err = await rejection(tlsConnect(plain.port));
     assert.equal(err.code, 'ECONNRESET');
     await plain.close();
   });
 
   test('a handshake over sslHandshakeTimeout rejects with a message naming that timeout', async () => {
     const plain = await plainServer(() => {}); // accepts, never answers
-    const made: Recorder[] = [];
+    const { factory, recs: made } = recording();
     const err = await rejection(
-      loop.createConnection(
-        () => {
-          const r = new Recorder();
-          made.push(r);
-          return r;
-        },
-        '127.0.0.1',
-        plain.port,
-        { ssl: clientTls(), serverHostname: 'localhost', sslHandshakeTimeout: 0.2 },
-      ),
+      loop.createConnection(factory, '127.0.0.1', plain.port, {
+        ssl: clientTls(),
+        serverHostname: 'localhost',
+        sslHandshakeTimeout: 0.2,
+      }),
     );
     assert.equal(
       err.message,
@@ -521,10 +493,7 @@ describe('TLS handshake failures reject the creating call with Node error', () =
     ]);
     assert.equal(s.recs.length, 2);
     for (const r of s.recs) assert.deepEqual(r.events, []);
-    const [t, p] = await loop.createConnection(() => new Recorder(), '127.0.0.1', port, {
-      ssl: clientTls(),
-      serverHostname: 'localhost',
-    });
+    const [t, p] = await tlsConnect(port);
     t.close();
     await p.lost;
     await s.close();
@@ -712,10 +681,7 @@ test('ssl: true verifies with the default trusted CAs (NODE_EXTRA_CA_CERTS adds 
 
 test('startTls on a closing transport is an InvalidStateError', async () => {
   const s = await tlsServer();
-  const [t, p] = await loop.createConnection(() => new Recorder(), '127.0.0.1', portOf(s.server), {
-    ssl: clientTls(),
-    serverHostname: 'localhost',
-  });
+  const [t, p] = await tlsConnect(portOf(s.server));
   t.close();
   await assert.rejects(
     loop.startTls(t, p, clientTls(), { serverHostname: 'localhost' }),
