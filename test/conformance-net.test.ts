@@ -9,34 +9,10 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getRunningLoop, socketpair } from '../src/index.js';
-import { type StreamPair, streamConformance } from './conformance/stream.js';
-import type { Recorder } from './helpers/recorder.js';
+import { serverPair, streamConformance } from './conformance/stream.js';
+import { portOf } from './helpers/net.js';
 
 const loop = getRunningLoop();
-
-async function serverPair(
-  makeA: () => Recorder,
-  makeB: () => Recorder,
-  listen: (factory: () => Recorder) => Promise<import('../src/index.js').Server>,
-  connect: (server: import('../src/index.js').Server, factory: () => Recorder) => Promise<unknown>,
-): Promise<StreamPair> {
-  let b: Recorder | null = null;
-  const server = await listen(() => (b = makeB()));
-  const [, a] = (await connect(server, makeA)) as [unknown, Recorder];
-  await new Promise<void>((resolve) => {
-    const check = (): void =>
-      b !== null && b.events.length > 0 ? resolve() : void setImmediate(check);
-    check();
-  });
-  return {
-    a,
-    b: b!,
-    dispose: async () => {
-      server.close();
-      await server.waitClosed();
-    },
-  };
-}
 
 streamConformance(
   'TCP (protoloop client and server)',
@@ -45,12 +21,7 @@ streamConformance(
       makeA,
       makeB,
       (f) => loop.createServer(f, '127.0.0.1', 0),
-      (server, f) =>
-        loop.createConnection(
-          f,
-          '127.0.0.1',
-          (server.sockets[0]!.address() as net.AddressInfo).port,
-        ),
+      (server, f) => loop.createConnection(f, '127.0.0.1', portOf(server)),
     ),
   { writeEof: true, backpressure: true },
 );

@@ -7,35 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getRunningLoop, type Server, type Transport } from '../src/index.js';
-import { type StreamPair, streamConformance } from './conformance/stream.js';
+import { getRunningLoop, type Transport } from '../src/index.js';
+import { serverPair, streamConformance } from './conformance/stream.js';
 import { clientTls, serverTls } from './helpers/certs.js';
 import { until } from './helpers/harness.js';
 import { portOf } from './helpers/net.js';
-import type { Recorder } from './helpers/recorder.js';
 
 const loop = getRunningLoop();
 const caps = { writeEof: false, backpressure: true };
-
-async function serverPair(
-  makeA: () => Recorder,
-  makeB: () => Recorder,
-  listen: (factory: () => Recorder) => Promise<Server>,
-  connect: (server: Server, factory: () => Recorder) => Promise<[Transport, Recorder]>,
-): Promise<StreamPair> {
-  let b: Recorder | null = null;
-  const server = await listen(() => (b = makeB()));
-  const [, a] = await connect(server, makeA);
-  await until(() => b !== null && b.events.length > 0, 'server connectionMade');
-  return {
-    a,
-    b: b!,
-    dispose: async () => {
-      server.close();
-      await server.waitClosed();
-    },
-  };
-}
 
 streamConformance(
   'TLS over TCP (protoloop client and server)',

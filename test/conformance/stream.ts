@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidStateError } from '../../src/index.js';
-import { takeHandlerCalls, useHarness } from '../helpers/harness.js';
+import { InvalidStateError, type Server, type Transport } from '../../src/index.js';
+import { takeHandlerCalls, until, useHarness } from '../helpers/harness.js';
 import { BufferedRecorder, Recorder } from '../helpers/recorder.js';
 
 export interface StreamPair {
@@ -31,6 +31,30 @@ export interface Capabilities {
 /** Let the loop run `n` turns (for "nothing happens" checks; no sleeping for time). */
 export async function turns(n = 50): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * A client/server pair over a protoloop server: `listen` starts a server
+ * making B, `connect` connects A to it; resolves once B has connectionMade.
+ */
+export async function serverPair(
+  makeA: () => Recorder,
+  makeB: () => Recorder,
+  listen: (factory: () => Recorder) => Promise<Server>,
+  connect: (server: Server, factory: () => Recorder) => Promise<[Transport, Recorder]>,
+): Promise<StreamPair> {
+  let b: Recorder | null = null;
+  const server = await listen(() => (b = makeB()));
+  const [, a] = await connect(server, makeA);
+  await until(() => b !== null && b.events.length > 0, 'server connectionMade');
+  return {
+    a,
+    b: b!,
+    dispose: async () => {
+      server.close();
+      await server.waitClosed();
+    },
+  };
 }
 
 /** Write until the transport pauses us (peer not reading); returns bytes written. */
