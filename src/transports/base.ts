@@ -268,15 +268,24 @@ export abstract class TransportBase {
    */
   _fatalError(exc: Error, message = `Fatal error on ${this._kind} transport`): void {
     if (this._state >= ConnState.LOST_SCHEDULED) return;
-    if (!isOSError(exc)) {
-      this._loop.callExceptionHandler({
-        message,
-        exception: exc,
-        transport: this,
-        protocol: this._protocol,
-      });
-    }
+    this._reportFatal(exc, message);
     this._forceClose(exc);
+  }
+
+  /** True for errors the fatal path does not report (asyncio: OSErrors). */
+  protected _quietError(exc: Error): boolean {
+    return isOSError(exc);
+  }
+
+  /** Tell the loop's exception handler about a fatal error, unless it is quiet. */
+  protected _reportFatal(exc: Error, message: string): void {
+    if (this._quietError(exc)) return;
+    this._loop.callExceptionHandler({
+      message,
+      exception: exc,
+      transport: this,
+      protocol: this._protocol,
+    });
   }
 
   /** Drop everything and schedule `connectionLost(exc)`; a no-op once it is scheduled. */

@@ -347,18 +347,9 @@ export class ReadPipeTransport extends TransportBase implements ReadTransport {
     this._scheduleConnectionLost(null);
   }
 
-  /** The one fatal path; asyncio's read pipe reports every error but EIO (a pty hang-up). */
-  override _fatalError(exc: Error, message = 'Fatal error on pipe transport'): void {
-    if (this._state >= ConnState.LOST_SCHEDULED) return;
-    if ((exc as NodeJS.ErrnoException).code !== 'EIO') {
-      this._loop.callExceptionHandler({
-        message,
-        exception: exc,
-        transport: this,
-        protocol: this._protocol,
-      });
-    }
-    this._forceClose(exc);
+  /** asyncio's read pipe reports every fatal error but EIO (a pty hang-up). */
+  protected override _quietError(exc: Error): boolean {
+    return (exc as NodeJS.ErrnoException).code === 'EIO';
   }
 
   /** @internal */

@@ -33,7 +33,6 @@ import type * as net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { inspect } from 'node:util';
 import { socketpair } from '../connect.js';
-import { isOSError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
 import { checkFactory, checkOptions } from '../validate.js';
 import { asError, ConnState, checkProtocol, protocolName, TransportBase } from './base.js';
@@ -513,14 +512,7 @@ export class ChildProcessTransport extends TransportBase implements SubprocessTr
    */
   override _fatalError(exc: Error, message = 'Fatal error on subprocess transport'): void {
     if (this.#lostExc !== null || this.#finishing) return;
-    if (!isOSError(exc)) {
-      this._loop.callExceptionHandler({
-        message,
-        exception: exc,
-        transport: this,
-        protocol: this._protocol,
-      });
-    }
+    this._reportFatal(exc, message);
     this.#lostExc = exc;
     this.close();
   }
