@@ -580,10 +580,19 @@ export function requireTlsServer(): TlsServerLayer {
  * A connected pair of Unix stream sockets, as Python's `socket.socketpair()`.
  * Node has no socketpair(2); the pair is made through a private listening
  * socket in a fresh temporary directory, removed before this resolves.
+ *
+ * Both ends are returned as fresh connected sockets that nobody reads yet:
+ * neither handle has started reading (what the peer sends waits in the
+ * kernel, as with Python's pair), and neither stream is paused, so a user's
+ * `on('data')` or `on('readable')` starts reading as on any new socket.
+ * Because nothing was read in JavaScript, a transport that adopts an end
+ * (`createConnection({ sock })`, `connectAcceptedSocket`, a pipe) or a
+ * child process given an end as a stdio slot gets every byte.
  */
 export async function socketpair(): Promise<[net.Socket, net.Socket]> {
   const dir = mkdtempSync(join(tmpdir(), 'protoloop-sp-'));
   const path = join(dir, 's');
+  // pauseOnConnect: the accepted end's handle does not start reading.
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -595,6 +604,9 @@ export async function socketpair(): Promise<[net.Socket, net.Socket]> {
     });
     const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
     const a = net.connect({ path, allowHalfOpen: true });
+    // Paused before it connects, so that Node does not start reading it on
+    // 'connect' (net.Socket reads at once unless the stream is paused).
+    a.pause();
     await new Promise<void>((resolve, reject) => {
       a.once('error', reject);
       a.once('connect', () => {
@@ -603,8 +615,15 @@ export async function socketpair(): Promise<[net.Socket, net.Socket]> {
       });
     });
     const b = await accepted;
-    (a as any)[kUnnamed] = true;
-    (b as any)[kUnnamed] = true;
+    for (const s of [a, b]) {
+      // Back to a new stream's flowing state, null (neither flowing nor
+      // paused), so that a 'data' listener resumes it as on any socket; the
+      // handle stays stopped until a consumer asks. `readableFlowing` is
+      // Readable's own settable property (net.Socket sets it to false the
+      // same way for pauseOnConnect).
+      (s as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
+      (s as any)[kUnnamed] = true;
+    }
     return [a, b];
   } finally {
     server.close();
