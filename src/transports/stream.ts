@@ -271,6 +271,27 @@ export class StreamTransport extends TransportBase implements Transport {
       });
   }
 
+  /**
+   * @internal For tests: which of the paths that rest on Node internals this
+   * transport takes. `read`: 'onread' when the socket reads through our
+   * {@link ReadHook}, 'data' for 'data' events. `write`: 'direct' when
+   * write() can call write(2) on the socket's descriptor, 'socket' when it
+   * hands bytes to `socket.write()`. `count`: what the unsent byte count
+   * inside the socket is read from (libuv's exact `writeQueueSize`, or
+   * Node's `writableLength`).
+   */
+  _paths(): { read: 'onread' | 'data'; write: 'direct' | 'socket'; count: string } {
+    const h = (this._sock as any)._handle;
+    return {
+      read: this.#hook !== null ? 'onread' : 'data',
+      write: this.#fd >= 0 ? 'direct' : 'socket',
+      count:
+        !this.#appLevelCount && h != null && typeof h.writeQueueSize === 'number'
+          ? 'writeQueueSize'
+          : 'writableLength',
+    };
+  }
+
   protected get _kind(): string {
     return 'socket';
   }
