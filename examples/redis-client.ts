@@ -404,6 +404,9 @@ export class RedisClient extends Protocol {
       return;
     }
     this.#error ??= new RedisConnectionError('the connection was aborted');
+    this.#state = State.CLOSING; // no new commands; connectionLost follows
+    this.#encoder.take(); // commands not written yet never will be
+    this.#rejectDrainWaiters(this.#unusable());
     this.#transport.abort();
   }
 
