@@ -18,7 +18,9 @@
  * IDLE_CONNS (10000), SERVER_CPU (0), CLIENT_CPU (1), BUDGET (540 s: past
  * it, disturbed runs are no longer repeated, which keeps the default run
  * under about 10 minutes), SNAPSHOT=1 (also copy the Markdown and SVG to
- * bench/snapshot.{md,svg}).
+ * bench/snapshot.{md,svg}), PROTOLOOP_BENCH_NODE (the Node binary that runs
+ * the servers; `--node PATH` or `--node 24` on the command line does the
+ * same: `npm run bench -- --node 24`). The report records its version.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -61,7 +63,25 @@ const T0 = Date.now();
 /** Server processes exit by themselves after this many seconds, whatever happens. */
 const SERVER_MAX_S = Math.ceil(WARMUP + DURATION + 60);
 const PY = env.PYTHON ?? 'python3';
-const NODE = process.execPath;
+/**
+ * The Node.js that runs the servers under test: `--node PATH` (or `--node
+ * 24`, a line that .ci/node-line installs), else $PROTOLOOP_BENCH_NODE,
+ * else the Node running this script.
+ */
+function pickNode(): string {
+  const i = process.argv.indexOf('--node');
+  const want = i >= 0 ? process.argv[i + 1] : env.PROTOLOOP_BENCH_NODE;
+  if (i >= 0 && (want === undefined || want === '')) throw new TypeError('--node needs a value');
+  if (want === undefined || want === '') return process.execPath;
+  if (/^\d+$/.test(want)) {
+    const bin = execFileSync('bash', [join(ROOT, '.ci/node-line'), want], { encoding: 'utf8' });
+    return join(bin.trim(), 'node');
+  }
+  if (!fs.existsSync(want)) throw new TypeError(`--node: no such file: ${want}`);
+  return resolve(want);
+}
+const NODE = pickNode();
+const NODE_VERSION = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
 
 /** Which benchmark sections a server takes part in. */
 type Section = 'echo' | 'conn' | 'mem';
@@ -572,7 +592,8 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       cpu_model: os.cpus()[0]?.model ?? null,
       kernel: os.release(),
-      node: process.version,
+      node: NODE_VERSION,
+      node_path: NODE,
       python:
         spawnSync(PY, ['-c', 'import platform; print(platform.python_version())'], {
           encoding: 'utf8',
