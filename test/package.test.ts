@@ -102,7 +102,13 @@ test('the tarball holds the built library, its types and the docs, and nothing e
 
 test('package.json: ESM entry points with types first, engines, no side effects', () => {
   assert.equal(pkg.type, 'module');
-  assert.equal(pkg.engines.node, '>=20');
+  // engines names what CI tests: the machine's Node 20 and every line .ci/run installs.
+  assert.equal(pkg.engines.node, '^20.19.0 || ^22.12.0 || ^24.0.0 || ^26.0.0');
+  const ci = readFileSync(join(root, '.ci/run'), 'utf8');
+  const lines = /for line in ([\d ]+); do/.exec(ci)?.[1]?.trim().split(' ');
+  const majors = [...pkg.engines.node.matchAll(/\^(\d+)\./g)].map((m) => m[1]);
+  assert.deepEqual(majors.slice(1), lines, '.ci/run tests the lines engines names');
+  assert.ok(majors.includes(process.versions.node.split('.')[0]), `engines covers ${process.version}`);
   assert.equal(pkg.sideEffects, false);
   assert.deepEqual(pkg.dependencies ?? {}, {}, 'protoloop has no runtime dependencies');
   for (const [subpath, target] of Object.entries<Record<string, string>>(pkg.exports)) {
