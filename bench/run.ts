@@ -95,8 +95,35 @@ interface ServerDef {
   available?: () => boolean;
 }
 
-const hasPython = (mod?: string): boolean =>
-  spawnSync(PY, ['-c', mod ? `import ${mod}` : 'pass'], { stdio: 'ignore' }).status === 0;
+const hasPython = (mod?: string, py = PY): boolean =>
+  spawnSync(py, ['-c', mod ? `import ${mod}` : 'pass'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * The python3 that has uvloop: $PYTHON_UVLOOP, else $PYTHON / python3 when
+ * it imports uvloop, else the system's /usr/bin/python3 (Debian's
+ * python3-uvloop package installs there; a pyenv python3 first on the PATH
+ * does not see it). When none has it and this is a Debian machine where we
+ * are root, the benchmark's setup installs python3-uvloop once. Null when
+ * there is still none (the uvloop server is then left out, and said so).
+ */
+function pickUvloopPython(): string | null {
+  const candidates = [env.PYTHON_UVLOOP, PY, '/usr/bin/python3'].filter(
+    (p): p is string => p !== undefined && p !== '',
+  );
+  const found = (): string | null => candidates.find((py) => hasPython('uvloop', py)) ?? null;
+  let py = found();
+  if (py === null && process.getuid?.() === 0 && fs.existsSync('/usr/bin/apt-get')) {
+    log('python3-uvloop is missing: installing it (apt-get) for the py-uvloop server');
+    spawnSync('apt-get', ['install', '-y', '-qq', 'python3-uvloop'], { stdio: 'inherit' });
+    py = found();
+  }
+  return py;
+}
+let uvloopPython: string | null | undefined;
+const UV_PY = (): string | null => {
+  if (uvloopPython === undefined) uvloopPython = pickUvloopPython();
+  return uvloopPython;
+};
 /** True when the built library exports the streams API (another branch adds it). */
 const hasStreams = (): boolean =>
   spawnSync(
@@ -168,8 +195,14 @@ export const SERVERS: ServerDef[] = [
     name: 'py-uvloop',
     describe: 'Python asyncio `Protocol` on uvloop',
     sections: ['echo', 'conn'],
-    cmd: (p, m) => [PY, join(SRC, 'servers/py_asyncio_protocol.py'), `${p}`, `${m}`, '--uvloop'],
-    available: () => hasPython('uvloop'),
+    cmd: (p, m) => [
+      UV_PY()!,
+      join(SRC, 'servers/py_asyncio_protocol.py'),
+      `${p}`,
+      `${m}`,
+      '--uvloop',
+    ],
+    available: () => UV_PY() !== null,
   },
   {
     name: 'py-streams',
@@ -594,6 +627,7 @@ async function main(): Promise<void> {
       kernel: os.release(),
       node: NODE_VERSION,
       node_path: NODE,
+      uvloop_python: UV_PY(),
       python:
         spawnSync(PY, ['-c', 'import platform; print(platform.python_version())'], {
           encoding: 'utf8',

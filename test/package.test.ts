@@ -108,7 +108,10 @@ test('package.json: ESM entry points with types first, engines, no side effects'
   const lines = /for line in ([\d ]+); do/.exec(ci)?.[1]?.trim().split(' ');
   const majors = [...pkg.engines.node.matchAll(/\^(\d+)\./g)].map((m) => m[1]);
   assert.deepEqual(majors.slice(1), lines, '.ci/run tests the lines engines names');
-  assert.ok(majors.includes(process.versions.node.split('.')[0]), `engines covers ${process.version}`);
+  assert.ok(
+    majors.includes(process.versions.node.split('.')[0]),
+    `engines covers ${process.version}`,
+  );
   assert.equal(pkg.sideEffects, false);
   assert.deepEqual(pkg.dependencies ?? {}, {}, 'protoloop has no runtime dependencies');
   for (const [subpath, target] of Object.entries<Record<string, string>>(pkg.exports)) {
