@@ -14,6 +14,10 @@ const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>
   ['Chat server on streams', () => import('./chat-server.js')],
   ['Length-prefixed binary protocol (BufferedProtocol)', () => import('./length-prefixed.js')],
   ['Every core: one server per core with node:cluster', () => import('./cluster.js')],
+  [
+    'A Redis client (RESP2/RESP3, pipelining) against a real redis-server',
+    () => import('./redis-client.js'),
+  ],
 ];
 
 for (const [title, load] of tour) {
