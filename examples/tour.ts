@@ -13,6 +13,7 @@ const tour: Array<[title: string, load: () => Promise<{ main(): Promise<void> }>
   ['A line-based key-value server with backpressure and half-close', () => import('./line-kv.js')],
   ['Chat server on streams', () => import('./chat-server.js')],
   ['Length-prefixed binary protocol (BufferedProtocol)', () => import('./length-prefixed.js')],
+  ['HTTP/1.1 server (keep-alive, pipelining, chunked bodies)', () => import('./http-server.js')],
   ['Every core: one server per core with node:cluster', () => import('./cluster.js')],
   [
     'A Redis client (RESP2/RESP3, pipelining) against a real redis-server',
