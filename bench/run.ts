@@ -91,8 +91,14 @@ interface ServerDef {
   name: string;
   describe: string;
   sections: Section[];
-  cmd(port: number, maxS: number): string[];
+  /** The server's command line; `size` is the echo section's message size (0 elsewhere). */
+  cmd(port: number, maxS: number, size: number): string[];
   available?: () => boolean;
+  /**
+   * The client must not prime the server (its 1-byte echo on a separate
+   * connection): a server that reads fixed-size messages would wait on it.
+   */
+  noPrime?: boolean;
 }
 
 const hasPython = (mod?: string, py = PY): boolean =>
@@ -162,6 +168,15 @@ export const SERVERS: ServerDef[] = [
     sections: ['echo', 'conn'],
     cmd: (p, m) => [NODE, js('servers/protoloop_streams.js'), `${p}`, `${m}`],
     available: hasStreams,
+  },
+  {
+    name: 'protoloop-streams-exact',
+    describe:
+      'protoloop streams, framed: await reader.readExactly(message size); writer.write(); await writer.drain()',
+    sections: ['echo'],
+    cmd: (p, m, size) => [NODE, js('servers/protoloop_streams.js'), `${p}`, `${m}`, `${size}`],
+    available: hasStreams,
+    noPrime: true,
   },
   {
     name: 'node-net',
@@ -324,6 +339,8 @@ interface RunSpec {
   clientCpus?: string;
   /** The server prints {"pids":[...]} once listening (cluster). */
   printsPids?: boolean;
+  /** Pass --no-prime to the client (see ServerDef.noPrime). */
+  noPrime?: boolean;
 }
 
 /** One measured run, repeated when the machine was disturbed. */
@@ -356,6 +373,7 @@ async function measure(spec: RunSpec): Promise<void> {
           pids,
           '--label',
           spec.server,
+          ...(spec.noPrime ? ['--no-prime'] : []),
         ],
         spec.clientCpus ?? CLIENT_CPU,
       );
@@ -400,9 +418,10 @@ async function echoSection(servers: ServerDef[]): Promise<void> {
         await measure({
           section: 'echo',
           server: s.name,
-          argv: (p) => s.cmd(p, SERVER_MAX_S),
+          argv: (p) => s.cmd(p, SERVER_MAX_S, m.size),
           ...m,
           round,
+          noPrime: s.noPrime === true,
         });
       }
     }
@@ -415,7 +434,7 @@ async function connSection(servers: ServerDef[]): Promise<void> {
       await measure({
         section: 'conn',
         server: s.name,
-        argv: (p) => s.cmd(p, SERVER_MAX_S),
+        argv: (p) => s.cmd(p, SERVER_MAX_S, 0),
         mode: 'conn',
         size: 1,
         conns: CONNS,
@@ -431,7 +450,7 @@ async function memSection(servers: ServerDef[]): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     for (const s of servers) {
       const p = nextPort();
-      const argv = s.cmd(p, SERVER_MAX_S + 60);
+      const argv = s.cmd(p, SERVER_MAX_S + 60, 0);
       if (argv[0] === NODE) argv.splice(1, 0, '--expose-gc');
       const server = startServer(argv, SERVER_CPU, s.name, { BENCH_CONTROL: '1' });
       const out = lines(server);

@@ -92,4 +92,32 @@ describe('benchmark servers echo every byte (C client --verify)', () => {
       }
     });
   }
+
+  // The framed streams server reads messages of one size (readExactly), so
+  // it runs once per mode, and the client does not prime it (its 1-byte
+  // echo would never make a whole message).
+  test('protoloop streams, readExactly', async () => {
+    for (const [what, mode, size] of MODES) {
+      const port = await freePort();
+      const server = spawn(
+        process.execPath,
+        [join(BUILT, 'protoloop_streams.js'), `${port}`, '60', `${size}`],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      const exited = new Promise((r) => server.once('exit', r));
+      try {
+        const r = await runClient(client, [
+          ...['--port', `${port}`, '--mode', mode, '--size', `${size}`, '--conns', '4'],
+          ...['--duration', '0.3', '--warmup', '0', '--verify', '--no-prime'],
+        ]);
+        assert.equal(r.verify, true);
+        assert.equal(r.errors, 0, `${what}: connection errors`);
+        assert.equal(r.verify_failures, 0, `${what}: echoed bytes differ`);
+        assert.ok(r.bytes > 0, `${what}: nothing echoed`);
+      } finally {
+        server.kill();
+        await exited;
+      }
+    }
+  });
 });

@@ -311,4 +311,29 @@ describe('StreamReader (sans-IO)', () => {
     assert.equal(big.length, 11997);
     assert.ok(!big.includes(0x58));
   });
+
+  test('framed reads across chunk boundaries: every message intact, the buffer does not grow without bound', async () => {
+    // Each 3-byte message arrives split over two owned chunks, and each
+    // read leaves a partial message behind (a consumed view plus buffered
+    // bytes): the pattern of readExactly() over a stream cut anywhere. The
+    // buffer once doubled on every such append, reaching gigabytes (a
+    // RangeError) after a few dozen messages.
+    const r = new StreamReader();
+    const got: Buffer[] = [];
+    const want: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const msg = `${String.fromCharCode(65 + (i % 26))}${i % 10}${i % 7}`;
+      want.push(msg);
+      r._feedOwned(Buffer.from(msg.slice(0, 1)));
+      if (i > 0) got.push(await r.readExactly(3));
+      r._feedOwned(Buffer.from(msg.slice(1)));
+    }
+    got.push(await r.readExactly(3));
+    // Views handed out earlier were never written over by later appends.
+    assert.deepEqual(
+      got.map((g) => g.toString()),
+      want,
+    );
+    assert.equal(r._bufferSize, 0);
+  });
 });

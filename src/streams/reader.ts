@@ -77,7 +77,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #buf: Buffer = EMPTY;
   #start = 0;
   #end = 0;
-  /** Views of #buf were handed out: never write into it again. */
+  /**
+   * Views of #buf's consumed bytes were handed out: never move bytes down
+   * over them (no compaction); bytes after #end may still be written.
+   */
   #shared = false;
   #eof = false;
   #waiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -212,12 +215,17 @@ export class StreamReader implements AsyncIterable<Buffer> {
     const n = data.length;
     const len = this.#end - this.#start;
     const cap = this.#buf.length;
-    if (this.#shared || this.#end + n > cap) {
+    // Bytes after #end were never handed out, so they may be written even
+    // when views of consumed bytes exist (#shared); only moving the
+    // buffered bytes down over those views may not.
+    if (this.#end + n > cap) {
       if (!this.#shared && len + n <= cap >> 1) {
         // Plenty of room once the consumed head is dropped: compact in place.
         this.#buf.copy(this.#buf, 0, this.#start, this.#end);
       } else {
-        const grown = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, cap * 2, len + n));
+        // Sized by what is buffered, not by the old capacity: a reader whose
+        // consumed views keep forcing new buffers must not double each time.
+        const grown = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, 2 * (len + n)));
         this.#buf.copy(grown, 0, this.#start, this.#end);
         this.#buf = grown;
         this.#shared = false;
@@ -241,8 +249,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
       this.#shared = false;
       return out;
     }
-    // A view, not a copy: from now on the reader never writes into this
-    // buffer again (#append grows into a new one), so the view stays intact.
+    // A view, not a copy: the reader never writes before #end again
+    // (#append writes after it, or grows into a new buffer), so the view
+    // stays intact.
     const out = this.#buf.subarray(this.#start, this.#start + n);
     this.#start += n;
     this.#shared = true;
