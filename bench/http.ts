@@ -31,12 +31,11 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHttpServer } from '../examples/http-server.js';
+import { positiveInt as num, pickNode } from './knobs.js';
 
 const HERE = fileURLToPath(import.meta.url);
-const ROOT = resolve(dirname(HERE), '../..');
 
 /** The servers compared, in table order. */
 const SERVERS = ['protoloop HttpServerProtocol', 'node:http'] as const;
@@ -58,33 +57,6 @@ export interface HttpBenchOptions {
   node?: string;
   /** Called with a line of progress per run (default: stdout). */
   log?: (line: string) => void;
-}
-
-function num(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
-
-/**
- * The Node.js that runs the servers: `--node PATH` (or `--node 24`, a line
- * that .ci/node-line installs), else $PROTOLOOP_BENCH_NODE, else this one.
- * (The same rule as bench/run.ts.)
- */
-function pickNode(): string {
-  const i = process.argv.indexOf('--node');
-  const want = i >= 0 ? process.argv[i + 1] : process.env.PROTOLOOP_BENCH_NODE;
-  if (i >= 0 && (want === undefined || want === '')) throw new TypeError('--node needs a value');
-  if (want === undefined || want === '') return process.execPath;
-  if (/^\d+$/.test(want)) {
-    const bin = execFileSync('bash', [join(ROOT, '.ci/node-line'), want], { encoding: 'utf8' });
-    return join(bin.trim(), 'node');
-  }
-  if (!fs.existsSync(want)) throw new TypeError(`--node: no such file: ${want}`);
-  return resolve(want);
 }
 
 /** Run a command pinned to `cpu`; resolves with its stdout (rejects on a non-zero exit). */

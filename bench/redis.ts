@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 import type { RedisArg } from '../examples/redis/resp.js';
 import { redisServerOnPath, startRedisServer } from '../examples/redis/server.js';
 import { RedisClient } from '../examples/redis-client.js';
+import { positiveInt as num } from './knobs.js';
 
 const HERE = fileURLToPath(import.meta.url);
 
@@ -59,15 +60,6 @@ export interface RedisBenchOptions {
   clientCpu?: string;
   /** Called with a line of progress per run (default: stdout). */
   log?: (line: string) => void;
-}
-
-function num(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  return n;
 }
 
 /** Run a command pinned to `cpu`; resolves with its stdout (rejects on a non-zero exit). */

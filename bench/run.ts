@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { pickNode } from './knobs.js';
 import { renderMarkdown, renderSvg, type Summary, summarize } from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // build/bench
@@ -63,23 +64,6 @@ const T0 = Date.now();
 /** Server processes exit by themselves after this many seconds, whatever happens. */
 const SERVER_MAX_S = Math.ceil(WARMUP + DURATION + 60);
 const PY = env.PYTHON ?? 'python3';
-/**
- * The Node.js that runs the servers under test: `--node PATH` (or `--node
- * 24`, a line that .ci/node-line installs), else $PROTOLOOP_BENCH_NODE,
- * else the Node running this script.
- */
-function pickNode(): string {
-  const i = process.argv.indexOf('--node');
-  const want = i >= 0 ? process.argv[i + 1] : env.PROTOLOOP_BENCH_NODE;
-  if (i >= 0 && (want === undefined || want === '')) throw new TypeError('--node needs a value');
-  if (want === undefined || want === '') return process.execPath;
-  if (/^\d+$/.test(want)) {
-    const bin = execFileSync('bash', [join(ROOT, '.ci/node-line'), want], { encoding: 'utf8' });
-    return join(bin.trim(), 'node');
-  }
-  if (!fs.existsSync(want)) throw new TypeError(`--node: no such file: ${want}`);
-  return resolve(want);
-}
 const NODE = pickNode();
 const NODE_VERSION = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
 
