@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import { inspect } from 'node:util';
 import { InvalidStateError, SendfileNotAvailableError } from './errors.js';

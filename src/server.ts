@@ -4,9 +4,11 @@
  *
  * @module
  */
+
 import * as dns from 'node:dns';
 import { lstatSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
+import process from 'node:process';
 import { inspect } from 'node:util';
 import { pyAddr, requireTlsServer, tlsServerLayer } from './connect.js';
 import { InvalidStateError } from './errors.js';

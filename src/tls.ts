@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { inspect } from 'node:util';

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { inspect } from 'node:util';
 import { IncompleteReadError, InvalidStateError, LimitOverrunError } from '../errors.js';
 import { type EventLoop, getRunningLoop } from '../loop.js';

@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
 import { type EventLoop, getRunningLoop } from '../loop.js';

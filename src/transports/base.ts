@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { inspect } from 'node:util';
 import { isOSError } from '../errors.js';
 import type { EventLoop } from '../loop.js';

@@ -35,9 +35,12 @@
  *
  * @module
  */
+
+import { Buffer } from 'node:buffer';
 import * as dgram from 'node:dgram';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
+import process from 'node:process';
 import { inspect } from 'node:util';
 import { isOSError, systemError } from '../errors.js';
 import type { EventLoop } from '../loop.js';

@@ -32,6 +32,9 @@
  * the block is an ordinary allocation and freeing it changes nothing.
  */
 
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
+
 /** Just under glibc's DEFAULT_MMAP_THRESHOLD_MAX (32 MiB on 64-bit), header and page rounding included. */
 export const WARM_HEAP_BLOCK = 31 * 1024 * 1024;
 

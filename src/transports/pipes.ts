@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { constants as osConstants } from 'node:os';

@@ -23,8 +23,11 @@
  *
  * @module
  */
+
+import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
+import process from 'node:process';
 import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
@@ -217,6 +220,7 @@ export class StreamTransport extends TransportBase implements Transport {
     if (this.#hook !== null) this.#hook._t = this;
     this.#appLevelCount = (sock as { encrypted?: unknown }).encrypted === true;
     this.#onMade = init.onMade ?? null;
+    this.#foreignWrites = sock.writableLength > 0;
     this.#knownSockname = init.knownSockname ?? null;
 
     this._extra.socket = sock;
@@ -368,7 +372,7 @@ export class StreamTransport extends TransportBase implements Transport {
   _nextReadBuffer(): Uint8Array {
     this.#protoBuf = null;
     if (this.#buffered && this._state === ConnState.OPEN && this.#started && !this.#paused) {
-      const buf = this._getProtocolBuffer(-1);
+      const buf = this.#protocolBuffer();
       if (buf !== null) {
         this.#protoBuf = buf;
         this.#protoBufOwner = this._protocol;
@@ -376,6 +380,42 @@ export class StreamTransport extends TransportBase implements Transport {
       }
     }
     return this.#region ?? scratch;
+  }
+
+  /** The last `getBuffer()` result that passed validation, and the buffer made of it. */
+  #gotBuffer: unknown = null;
+  #gotView: Uint8Array | null = null;
+
+  /**
+   * `getBuffer(-1)` for the next read, validated as `_getProtocolBuffer`
+   * does. A protocol that returns the same object on every call (the usual
+   * case) is validated once: only its length is checked again, since a view
+   * of a resizable buffer can shrink to nothing. The method is called
+   * directly, not through `_callData`, whose property load by name is shared
+   * by every callback and so is slow in this, the hottest, call.
+   */
+  #protocolBuffer(): Uint8Array | null {
+    const p = this._protocol;
+    let r: unknown;
+    try {
+      r = (p as { getBuffer(sizehint: number): unknown }).getBuffer(-1);
+    } catch (exc) {
+      this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
+      return null;
+    }
+    if (r === this.#gotBuffer && this.#gotView!.length !== 0) return this.#gotView;
+    this.#gotBuffer = null;
+    let buf: Uint8Array;
+    try {
+      buf = toBuffer(r, 'get_buffer() result');
+      if (buf.length === 0) throw new Error('get_buffer() returned an empty buffer');
+    } catch (exc) {
+      this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
+      return null;
+    }
+    this.#gotBuffer = r;
+    this.#gotView = buf;
+    return buf;
   }
 
   /**
@@ -392,8 +432,14 @@ export class StreamTransport extends TransportBase implements Transport {
     }
     let data: Buffer;
     if (buf === this.#protoBuf && this.#protoBufOwner === this._protocol) {
-      // Zero copy: the bytes are already in the protocol's buffer.
-      this._callData('bufferUpdated', 'buffer_updated', n);
+      // Zero copy: the bytes are already in the protocol's buffer. Called
+      // directly, as dataReceived below (same guard as _callData).
+      const p = this._protocol;
+      try {
+        if (typeof p.bufferUpdated === 'function') p.bufferUpdated(n);
+      } catch (exc) {
+        this._fatalError(asError(exc), 'Fatal error: protocol.buffer_updated() call failed.');
+      }
       return this._state === ConnState.OPEN && !this.#paused;
     } else if (buf === scratch) {
       // A small read, or the first read after a quiet spell: copy out before
@@ -475,8 +521,8 @@ export class StreamTransport extends TransportBase implements Transport {
 
   /** Bytes not yet handed to the kernel: our queue plus libuv's unsent bytes. */
   getWriteBufferSize(): number {
-    // writableLength is 0 exactly when Node holds nothing for this socket
-    // (cheap to read); otherwise ask libuv for the exact unsent count.
+    // Nothing is in the socket while every write handed to it has called
+    // back (cheap to know); otherwise ask libuv for the exact unsent count.
     return this.#queued + (this.#socketIdle() ? 0 : this.#unsentInSocket());
   }
 
@@ -502,12 +548,29 @@ export class StreamTransport extends TransportBase implements Transport {
    * the bytes, but reports the completion one loop phase later, and until
    * then Node's Writable would buffer a new write behind the old one, out of
    * our count. So the transport hands bytes to the socket only when Node holds
-   * none (`writableLength === 0`); the socket then never buffers our data and
-   * writeQueueSize stays the exact unsent count.
+   * none (every write it handed over has called back, {@link #sockWrites});
+   * the socket then never buffers our data and writeQueueSize stays the
+   * exact unsent count.
    */
   #socketIdle(): boolean {
-    return this._sock.writableLength === 0;
+    if (this.#sockWrites !== 0) return false;
+    if (this.#foreignWrites) {
+      if (this._sock.writableLength !== 0) return false;
+      this.#foreignWrites = false;
+    }
+    return true;
   }
+
+  /**
+   * Writes handed to the socket whose callback has not run yet: while there
+   * are none, Node holds none of our bytes. Counted here rather than read
+   * from `writableLength` on every write: that getter is shared by every
+   * stream class in the process, so its property load is megamorphic, and
+   * it was a measurable part of the per-message cost.
+   */
+  #sockWrites = 0;
+  /** The socket came with writes of someone else's pending: ask Node until it holds none. */
+  #foreignWrites: boolean;
 
   /**
    * Write at once when nothing is unsent, else copy into the queue.
@@ -515,7 +578,7 @@ export class StreamTransport extends TransportBase implements Transport {
    * The direct write: one `fs.writeSync` (write(2)) on the socket's
    * descriptor. Preconditions, checked: the socket is a plain TCP or Unix
    * socket (its handle is Node's `TCP` or `Pipe`, not TLS), nothing is
-   * queued here or in Node (`writableLength === 0`, so the bytes cannot
+   * queued here or in Node (no socket write pending, so the bytes cannot
    * overtake earlier ones), and the handle is still the one the descriptor
    * came from (Node sets `_handle` to null when it closes the socket, so a
    * descriptor number reused by another file is never written to). What
@@ -544,6 +607,7 @@ export class StreamTransport extends TransportBase implements Transport {
     } else {
       // Not a raw socket (TLS): Node tries the write synchronously and
       // keeps what the kernel did not take; writeQueueSize counts it.
+      this.#sockWrites++;
       this._sock.write(buf, this.#onWritten);
     }
     this._maybePauseProtocol();
@@ -577,6 +641,7 @@ export class StreamTransport extends TransportBase implements Transport {
   #sendCopy(buf: Uint8Array, from: number): void {
     const tail = Buffer.allocUnsafe(buf.length - from);
     tail.set(from === 0 ? buf : buf.subarray(from));
+    this.#sockWrites++;
     this._sock.write(tail, this.#onWritten);
   }
 
@@ -598,6 +663,7 @@ export class StreamTransport extends TransportBase implements Transport {
     } else {
       // One vectored write (writev) for the whole list.
       const sock = this._sock;
+      this.#sockWrites++;
       sock.cork();
       for (let i = 0; i < bufs.length - 1; i++) sock.write(bufs[i]!);
       sock.write(bufs[bufs.length - 1]!, this.#onWritten);
@@ -624,6 +690,7 @@ export class StreamTransport extends TransportBase implements Transport {
     this.#queue = [];
     this.#queued = 0;
     const sock = this._sock;
+    this.#sockWrites++;
     if (q.length === 1) {
       sock.write(q[0]!, this.#onWritten);
       return;
@@ -640,6 +707,7 @@ export class StreamTransport extends TransportBase implements Transport {
    * the socket's 'error' event as well and are handled there.
    */
   #onWritten = (err?: Error | null): void => {
+    this.#sockWrites--;
     if (err || this._state >= ConnState.LOST_SCHEDULED) return;
     if (this.#queued > 0 && this.#socketIdle()) this.#flushQueue();
     this._maybeResumeProtocol();

@@ -28,9 +28,11 @@
  *
  * @module
  */
+
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import type * as net from 'node:net';
 import { constants as osConstants } from 'node:os';
+import process from 'node:process';
 import { inspect } from 'node:util';
 import { socketpair } from '../connect.js';
 import type { EventLoop } from '../loop.js';
