@@ -50,23 +50,23 @@ describe(`Node ${process.version}: the paths on Node internals`, () => {
   });
   if (expected === undefined) return;
 
-  test(`accepted TCP connections: ${expected.accept} onread, direct writes, exact unsent count`, async () => {
+  test(`accepted TCP connections: ${expected.accept} onread, handle writes, exact unsent count`, async () => {
     const { factory, recs } = recording();
     const server = await loop.createServer(factory, '127.0.0.1', 0);
     const [client] = await loop.createConnection(recording().factory, '127.0.0.1', portOf(server));
     await until(() => recs.length === 1, 'accept');
     assert.equal(lastAcceptPath, expected.accept);
     const accepted = recs[0]!.transport;
-    assert.deepEqual(paths(accepted), { read: 'onread', write: 'direct', count: 'writeQueueSize' });
+    assert.deepEqual(paths(accepted), { read: 'onread', write: 'handle', count: 'writeQueueSize' });
     // Client connections pass onread to net.connect (public API): same paths.
-    assert.deepEqual(paths(client), { read: 'onread', write: 'direct', count: 'writeQueueSize' });
+    assert.deepEqual(paths(client), { read: 'onread', write: 'handle', count: 'writeQueueSize' });
     client.close();
     await recs[0]!.lost;
     server.close();
     await server.waitClosed();
   });
 
-  test(`accepted Unix connections: ${expected.accept} onread, direct writes`, async () => {
+  test(`accepted Unix connections: ${expected.accept} onread, handle writes`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'protoloop-lines-'));
     const path = join(dir, 's');
     const { factory, recs } = recording();
@@ -76,10 +76,10 @@ describe(`Node ${process.version}: the paths on Node internals`, () => {
     assert.equal(lastAcceptPath, expected.accept);
     assert.deepEqual(paths(recs[0]!.transport), {
       read: 'onread',
-      write: 'direct',
+      write: 'handle',
       count: 'writeQueueSize',
     });
-    assert.deepEqual(paths(client), { read: 'onread', write: 'direct', count: 'writeQueueSize' });
+    assert.deepEqual(paths(client), { read: 'onread', write: 'handle', count: 'writeQueueSize' });
     client.close();
     await recs[0]!.lost;
     server.close();
@@ -121,7 +121,7 @@ describe(`Node ${process.version}: the paths on Node internals`, () => {
     const server = await loop.createServer(factory, '127.0.0.1', 0);
     const sock = net.connect({ port: portOf(server), host: '127.0.0.1' });
     const [t] = await loop.createConnection(recording().factory, null, null, { sock });
-    assert.deepEqual(paths(t), { read: 'data', write: 'direct', count: 'writeQueueSize' });
+    assert.deepEqual(paths(t), { read: 'data', write: 'handle', count: 'writeQueueSize' });
     t.close();
     await until(() => recs.length === 1, 'accept');
     await recs[0]!.lost;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { getRunningLoop, Protocol, type Server, type Transport } from '../src/index.js';
+import { STAGE_MAX } from '../src/transports/stream.js';
 import { until, useHarness } from './helpers/harness.js';
 import { Recorder } from './helpers/recorder.js';
 
@@ -69,6 +70,45 @@ describe('stream transport fast paths', () => {
     assert.ok(got.subarray(0, size).every((b) => b === 0xaa));
     assert.equal(got[size], '|'.charCodeAt(0));
     assert.ok(got.subarray(size + 1).every((b) => b === 0xbb));
+    t.close();
+    await rec.lost;
+    peer.destroy();
+    server.close();
+  });
+
+  test('small writes through the handle: a write libuv keeps part of is staged, so the caller may reuse its buffer', async () => {
+    const { server, port, accepted } = await rawServer();
+    const [t, rec] = await loop.createConnection(() => new Recorder(), '127.0.0.1', port);
+    const peer = await accepted; // paused: reads nothing yet
+    const block = STAGE_MAX;
+    const buf = Buffer.alloc(block);
+    // One reused buffer, a new value per write, until the kernel stops
+    // taking whole writes: that write is the one libuv keeps part of.
+    let n = 0;
+    while (t.getWriteBufferSize() === 0) {
+      assert.ok(n < 100_000, 'the kernel buffers never filled');
+      buf.fill(n & 0xff);
+      t.write(buf);
+      n++;
+    }
+    buf.fill(0xee); // reused at once, while libuv still holds the rest of the last write
+    for (let i = 0; i < 3; i++) {
+      buf.fill((n + i) & 0xff);
+      t.write(buf); // queued behind it: copied
+    }
+    n += 3;
+    t.writeEof();
+    const all = readAll(peer);
+    peer.resume();
+    const got = await all;
+    assert.equal(got.length, n * block);
+    for (let i = 0; i < n; i++) {
+      const v = i & 0xff;
+      assert.ok(
+        got.subarray(i * block, (i + 1) * block).every((b) => b === v),
+        `block ${i} of ${n} holds the bytes written`,
+      );
+    }
     t.close();
     await rec.lost;
     peer.destroy();

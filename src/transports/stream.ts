@@ -28,7 +28,7 @@ import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import process from 'node:process';
-import { inspect } from 'node:util';
+import { getSystemErrorName, inspect } from 'node:util';
 import { InvalidStateError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
 import {
@@ -99,6 +99,74 @@ function copyOut(n: number): Buffer {
   // Keep slices 8-byte aligned, as Node's pool does.
   copyPos = (pos + n + 7) & ~7;
   return Buffer.from(copySlab.buffer, copySlab.byteOffset + pos, n);
+}
+
+/**
+ * Node's stream-write binding (`process.binding('stream_wrap')`: the
+ * `WriteWrap` request class and the shared state array that reports how a
+ * write went), for writing small messages with the socket handle's own
+ * `writeBuffer` (see {@link StreamTransport.write}). Null where it is
+ * missing or different, and where asking for it would print a deprecation
+ * warning (`--pending-deprecation`): writes then use `fs.writeSync`.
+ */
+interface StreamWrap {
+  WriteWrap: new () => object;
+  state: Int32Array;
+  kBytesWritten: number;
+  kLastWriteWasAsync: number;
+}
+function streamWrap(): StreamWrap | null {
+  const pending =
+    process.execArgv.some((a) => a.startsWith('--pending-deprecation')) ||
+    /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? '') ||
+    process.env.NODE_PENDING_DEPRECATION === '1';
+  const binding = (process as { binding?: (name: string) => unknown }).binding;
+  if (pending || typeof binding !== 'function') return null;
+  try {
+    const b = binding.call(process, 'stream_wrap') as any;
+    if (
+      typeof b.WriteWrap === 'function' &&
+      b.streamBaseState instanceof Int32Array &&
+      typeof b.kLastWriteWasAsync === 'number' &&
+      typeof b.kBytesWritten === 'number'
+    ) {
+      return {
+        WriteWrap: b.WriteWrap,
+        state: b.streamBaseState,
+        kBytesWritten: b.kBytesWritten,
+        kLastWriteWasAsync: b.kLastWriteWasAsync,
+      };
+    }
+  } catch {
+    // Not available on this Node: fall back.
+  }
+  return null;
+}
+const SW = streamWrap();
+/** Writes of at most this many bytes go through the handle's writeBuffer, from a staged copy. */
+export const STAGE_MAX = 4 * 1024;
+/**
+ * The staging buffer small writes are copied into before `writeBuffer`:
+ * shared, since the copy is written at once; when libuv keeps part of it for
+ * later (the kernel did not take everything), it is given to that write
+ * and a new one is made.
+ */
+let stage = Buffer.allocUnsafeSlow(STAGE_MAX);
+let stageView = new Uint8Array(0);
+
+/** A libuv error code as Node reports it (`write EPIPE`, code, errno, syscall). */
+function uvError(err: number, syscall: string): Error {
+  let code: string;
+  try {
+    code = getSystemErrorName(err);
+  } catch {
+    code = `Unknown system error ${err}`;
+  }
+  const e = new Error(`${syscall} ${code}`) as NodeJS.ErrnoException;
+  e.errno = err;
+  e.code = code;
+  e.syscall = syscall;
+  return e;
 }
 
 /** Node's handle classes that are plain stream sockets (TLSWrap, JSStream... are not). */
@@ -249,6 +317,7 @@ export class StreamTransport extends TransportBase implements Transport {
       h.fd >= 0
     ) {
       this.#fd = h.fd;
+      this.#handleWrites = SW !== null && typeof h.writeBuffer === 'function';
       this.#handle = h;
     }
 
@@ -285,11 +354,11 @@ export class StreamTransport extends TransportBase implements Transport {
    * inside the socket is read from (libuv's exact `writeQueueSize`, or
    * Node's `writableLength`).
    */
-  _paths(): { read: 'onread' | 'data'; write: 'direct' | 'socket'; count: string } {
+  _paths(): { read: 'onread' | 'data'; write: 'handle' | 'direct' | 'socket'; count: string } {
     const h = (this._sock as any)._handle;
     return {
       read: this.#hook !== null ? 'onread' : 'data',
-      write: this.#fd >= 0 ? 'direct' : 'socket',
+      write: this.#handleWrites ? 'handle' : this.#fd >= 0 ? 'direct' : 'socket',
       count:
         !this.#appLevelCount && h != null && typeof h.writeQueueSize === 'number'
           ? 'writeQueueSize'
@@ -600,6 +669,8 @@ export class StreamTransport extends TransportBase implements Transport {
     // before connectionLost (semantics 1.7).
     if (this.#queued !== 0 || !this.#socketIdle()) {
       this.#enqueue(buf);
+    } else if (this.#handleWrites && buf.length <= STAGE_MAX) {
+      if (this.#handleWrite(buf) <= 0) return; // all sent, or failed
     } else if (this.#fd >= 0) {
       const sent = this.#writeNow(buf);
       if (sent === buf.length || sent < 0) return; // all sent (buffer size unchanged), or failed
@@ -611,6 +682,63 @@ export class StreamTransport extends TransportBase implements Transport {
       this._sock.write(buf, this.#onWritten);
     }
     this._maybePauseProtocol();
+  }
+
+  /** Small writes go through the handle's own `writeBuffer` (set up with #fd). */
+  #handleWrites = false;
+  /** A WriteWrap for the next handle write; a write libuv keeps takes it. */
+  #req: any = null;
+
+  /**
+   * Write a small `buf` with the socket handle's `writeBuffer`, as Node's
+   * own `socket.write()` does underneath, without the stream machinery and
+   * without `fs.writeSync`'s per-call cost (its tracing checks alone cost
+   * about what the system call's entry does). The bytes are copied into the
+   * shared staging buffer first: libuv writes what the kernel takes at once
+   * and keeps a pointer to the rest, which must not be the caller's memory
+   * (the caller may reuse it as soon as write() returns). Returns 0 when all
+   * was sent, 1 when libuv keeps the rest (counted by writeQueueSize until
+   * it calls back), -1 after a fatal error.
+   */
+  #handleWrite(buf: Uint8Array): number {
+    const h = (this._sock as any)._handle;
+    if (h !== this.#handle) return 0; // closed under us: nothing to send to
+    const n = buf.length;
+    if (stageView.length !== n) stageView = new Uint8Array(stage.buffer, stage.byteOffset, n);
+    const view = stageView;
+    view.set(buf);
+    let req = this.#req;
+    if (req === null) req = this.#req = this.#newReq();
+    const err: number = h.writeBuffer(req, view);
+    if (err !== 0) {
+      this._onError(uvError(err, 'write'));
+      return -1;
+    }
+    if (SW!.state[SW!.kLastWriteWasAsync] === 0) return 0;
+    // libuv keeps the unsent rest of `view`: the staging buffer and this
+    // request belong to that write now.
+    req.buffer = view;
+    this.#req = null;
+    stage = Buffer.allocUnsafeSlow(STAGE_MAX);
+    stageView = new Uint8Array(0);
+    this.#sockWrites++;
+    return 1;
+  }
+
+  #newReq(): object {
+    const req: any = new SW!.WriteWrap();
+    req.handle = this.#handle;
+    req.buffer = null;
+    req.oncomplete = (status: number): void => {
+      req.buffer = null;
+      if (status < 0) {
+        this.#sockWrites--;
+        if (this._state < ConnState.LOST_SCHEDULED) this._onError(uvError(status, 'write'));
+        return;
+      }
+      this.#onWritten(null);
+    };
+    return req;
   }
 
   /** write(2) `buf` now; the number of bytes the kernel took, or -1 after a fatal error. */
