@@ -152,6 +152,21 @@ export const STAGE_MAX = 4 * 1024;
  * and a new one is made.
  */
 let stage = Buffer.allocUnsafeSlow(STAGE_MAX);
+/**
+ * The request object every handle write passes. A write the kernel takes
+ * whole never touches it, so one serves all connections (a request per
+ * connection would add its size to every idle connection); a write libuv
+ * keeps takes it, with its callback, and a new one is made.
+ */
+let sharedReq: any = SW === null ? null : new SW.WriteWrap();
+
+/** `oncomplete` of a kept handle write; `this` is its request. */
+function onHandleWritten(this: any, status: number): void {
+  const t: StreamTransport = this.transport;
+  this.transport = null;
+  this.buffer = null;
+  t._handleWritten(status);
+}
 let stageView = new Uint8Array(0);
 
 /** A libuv error code as Node reports it (`write EPIPE`, code, errno, syscall). */
@@ -686,8 +701,6 @@ export class StreamTransport extends TransportBase implements Transport {
 
   /** Small writes go through the handle's own `writeBuffer` (set up with #fd). */
   #handleWrites = false;
-  /** A WriteWrap for the next handle write; a write libuv keeps takes it. */
-  #req: any = null;
 
   /**
    * Write a small `buf` with the socket handle's `writeBuffer`, as Node's
@@ -707,8 +720,7 @@ export class StreamTransport extends TransportBase implements Transport {
     if (stageView.length !== n) stageView = new Uint8Array(stage.buffer, stage.byteOffset, n);
     const view = stageView;
     view.set(buf);
-    let req = this.#req;
-    if (req === null) req = this.#req = this.#newReq();
+    const req = sharedReq!;
     const err: number = h.writeBuffer(req, view);
     if (err !== 0) {
       this._onError(uvError(err, 'write'));
@@ -716,29 +728,26 @@ export class StreamTransport extends TransportBase implements Transport {
     }
     if (SW!.state[SW!.kLastWriteWasAsync] === 0) return 0;
     // libuv keeps the unsent rest of `view`: the staging buffer and this
-    // request belong to that write now.
+    // request belong to that write now (it calls back on a later turn, so
+    // setting its callback here is in time).
     req.buffer = view;
-    this.#req = null;
+    req.transport = this;
+    req.oncomplete = onHandleWritten;
+    sharedReq = new SW!.WriteWrap();
     stage = Buffer.allocUnsafeSlow(STAGE_MAX);
     stageView = new Uint8Array(0);
     this.#sockWrites++;
     return 1;
   }
 
-  #newReq(): object {
-    const req: any = new SW!.WriteWrap();
-    req.handle = this.#handle;
-    req.buffer = null;
-    req.oncomplete = (status: number): void => {
-      req.buffer = null;
-      if (status < 0) {
-        this.#sockWrites--;
-        if (this._state < ConnState.LOST_SCHEDULED) this._onError(uvError(status, 'write'));
-        return;
-      }
-      this.#onWritten(null);
-    };
-    return req;
+  /** @internal A handle write that libuv kept has finished (`status` < 0: failed). */
+  _handleWritten(status: number): void {
+    if (status < 0) {
+      this.#sockWrites--;
+      if (this._state < ConnState.LOST_SCHEDULED) this._onError(uvError(status, 'write'));
+      return;
+    }
+    this.#onWritten(null);
   }
 
   /** write(2) `buf` now; the number of bytes the kernel took, or -1 after a fatal error. */
