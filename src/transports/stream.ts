@@ -723,6 +723,9 @@ export class StreamTransport extends TransportBase implements Transport {
     const req = sharedReq!;
     const err: number = h.writeBuffer(req, view);
     if (err !== 0) {
+      // A failed write may have set the request up before failing: it is
+      // not reused.
+      sharedReq = new SW!.WriteWrap();
       this._onError(uvError(err, 'write'));
       return -1;
     }
