@@ -6,31 +6,17 @@
  * glibc's default trimming as the control.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runChild } from './helpers/child.js';
 import { useHarness } from './helpers/harness.js';
 
 const child = fileURLToPath(new URL('./fixtures/heap-echo.js', import.meta.url));
 
 /** Run the echo child (bounded in time); resolves with its JSON line. */
-function run(env: NodeJS.ProcessEnv): Promise<{ state: string; faultsPerMessage: number }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [child, '102400', '2000'], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`heap-echo exited with ${code}: ${err}`));
-      else resolve(JSON.parse(out.trim()));
-    });
-  });
+async function run(env: NodeJS.ProcessEnv): Promise<{ state: string; faultsPerMessage: number }> {
+  const { out } = await runChild(child, { args: ['102400', '2000'], env });
+  return JSON.parse(out.trim());
 }
 
 describe('warmHeap: owned regions on pages that stay mapped', () => {

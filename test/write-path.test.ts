@@ -6,33 +6,22 @@
  * processes, since the choice is made once per process.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runChild } from './helpers/child.js';
 import { useHarness } from './helpers/harness.js';
 
 const child = fileURLToPath(new URL('./fixtures/write-path.js', import.meta.url));
 
-function run(
+async function run(
   execArgv: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ out: { write: string; intact: boolean }; err: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...execArgv, child], {
-      env: { ...process.env, NODE_OPTIONS: '', NODE_PENDING_DEPRECATION: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`write-path exited with ${code}: ${err}`));
-      else resolve({ out: JSON.parse(out.trim()), err });
-    });
+  const r = await runChild(child, {
+    execArgv,
+    env: { NODE_OPTIONS: '', NODE_PENDING_DEPRECATION: '', ...env },
   });
+  return { out: JSON.parse(r.out.trim()), err: r.err };
 }
 
 describe('the small-write path, per process', () => {

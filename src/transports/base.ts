@@ -18,6 +18,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
+import { constants as osConstants } from 'node:os';
 import { inspect } from 'node:util';
 import { isOSError } from '../errors.js';
 import type { EventLoop } from '../loop.js';
@@ -174,7 +175,14 @@ export abstract class TransportBase {
    */
   _getProtocolBuffer(sizehint: number): Uint8Array | null {
     const r = this._callData('getBuffer', 'get_buffer', sizehint);
-    if (r === FAILED) return null;
+    return r === FAILED ? null : this._checkProtocolBuffer(r);
+  }
+
+  /**
+   * A `getBuffer()` result validated (bytes-like, not empty), as a
+   * Uint8Array; null after taking the fatal-error path.
+   */
+  _checkProtocolBuffer(r: unknown): Uint8Array | null {
     let buf: Uint8Array;
     try {
       buf = toBuffer(r, 'get_buffer() result');
@@ -346,6 +354,20 @@ export abstract class TransportBase {
   [inspect.custom](): string {
     return `<${this.constructor.name} ${this._describe().join(' ')}>`;
   }
+}
+
+/**
+ * A Node-style system error (`message` `'<syscall> <CODE>'`, `code`,
+ * `errno`, `syscall`) for a condition protoloop detects itself, so that it
+ * looks like the one Node would have raised.
+ */
+export function nodeSystemError(code: string, syscall: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${syscall} ${code}`);
+  err.code = code;
+  const errno = (osConstants.errno as Record<string, number>)[code];
+  if (errno !== undefined) err.errno = -errno;
+  err.syscall = syscall;
+  return err;
 }
 
 /** Marker returned by `_callData` after the callback threw. */

@@ -26,7 +26,6 @@
 import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { constants as osConstants } from 'node:os';
 import type * as stream from 'node:stream';
 import * as tty from 'node:tty';
 import { inspect } from 'node:util';
@@ -39,6 +38,7 @@ import {
   collectBytes,
   FAILED,
   isBufferedProtocol,
+  nodeSystemError,
   TransportBase,
   toBuffer,
 } from './base.js';
@@ -49,20 +49,6 @@ const LOST_WRITE_WARNING = 'pipe closed by peer or os.write(pipe, data) raised e
 
 /** Stream high-water mark for pipes we open ourselves: asyncio reads 256 KiB at most per event; Node 20 defaults to 16 KiB. */
 const PIPE_HIGH_WATER = 64 * 1024;
-
-/**
- * A Node-style system error (`message` `'<syscall> <CODE>'`, `code`,
- * `errno`, `syscall`) for a condition protoloop detects itself, so that it
- * looks like the one Node would have raised.
- */
-export function nodeSystemError(code: string, syscall: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`${syscall} ${code}`);
-  err.code = code;
-  const errno = (osConstants.errno as Record<string, number>)[code];
-  if (errno !== undefined) err.errno = -errno;
-  err.syscall = syscall;
-  return err;
-}
 
 // ---- opening a pipe ------------------------------------------------------------
 

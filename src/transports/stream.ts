@@ -37,6 +37,7 @@ import {
   collectBytes,
   FAILED,
   isBufferedProtocol,
+  nodeSystemError,
   TransportBase,
   toBuffer,
 } from './base.js';
@@ -112,7 +113,6 @@ function copyOut(n: number): Buffer {
 interface StreamWrap {
   WriteWrap: new () => object;
   state: Int32Array;
-  kBytesWritten: number;
   kLastWriteWasAsync: number;
 }
 function streamWrap(): StreamWrap | null {
@@ -127,13 +127,11 @@ function streamWrap(): StreamWrap | null {
     if (
       typeof b.WriteWrap === 'function' &&
       b.streamBaseState instanceof Int32Array &&
-      typeof b.kLastWriteWasAsync === 'number' &&
-      typeof b.kBytesWritten === 'number'
+      typeof b.kLastWriteWasAsync === 'number'
     ) {
       return {
         WriteWrap: b.WriteWrap,
         state: b.streamBaseState,
-        kBytesWritten: b.kBytesWritten,
         kLastWriteWasAsync: b.kLastWriteWasAsync,
       };
     }
@@ -171,17 +169,7 @@ let stageView = new Uint8Array(0);
 
 /** A libuv error code as Node reports it (`write EPIPE`, code, errno, syscall). */
 function uvError(err: number, syscall: string): Error {
-  let code: string;
-  try {
-    code = getSystemErrorName(err);
-  } catch {
-    code = `Unknown system error ${err}`;
-  }
-  const e = new Error(`${syscall} ${code}`) as NodeJS.ErrnoException;
-  e.errno = err;
-  e.code = code;
-  e.syscall = syscall;
-  return e;
+  return nodeSystemError(getSystemErrorName(err), syscall);
 }
 
 /** Node's handle classes that are plain stream sockets (TLSWrap, JSStream... are not). */
@@ -488,16 +476,8 @@ export class StreamTransport extends TransportBase implements Transport {
       return null;
     }
     if (r === this.#gotBuffer && this.#gotView!.length !== 0) return this.#gotView;
-    this.#gotBuffer = null;
-    let buf: Uint8Array;
-    try {
-      buf = toBuffer(r, 'get_buffer() result');
-      if (buf.length === 0) throw new Error('get_buffer() returned an empty buffer');
-    } catch (exc) {
-      this._fatalError(asError(exc), 'Fatal error: protocol.get_buffer() call failed.');
-      return null;
-    }
-    this.#gotBuffer = r;
+    const buf = this._checkProtocolBuffer(r);
+    this.#gotBuffer = buf === null ? null : r;
     this.#gotView = buf;
     return buf;
   }

@@ -37,14 +37,21 @@ import { inspect } from 'node:util';
 import { socketpair } from '../connect.js';
 import type { EventLoop } from '../loop.js';
 import { checkFactory, checkOptions } from '../validate.js';
-import { asError, ConnState, checkProtocol, protocolName, TransportBase } from './base.js';
+import {
+  asError,
+  ConnState,
+  checkProtocol,
+  nodeSystemError,
+  protocolName,
+  TransportBase,
+} from './base.js';
 import type {
   AnyProtocol,
   ReadTransport,
   SubprocessTransport,
   WriteTransport,
 } from './interfaces.js';
-import { nodeSystemError, ReadPipeTransport, WritePipeTransport } from './pipes.js';
+import { ReadPipeTransport, WritePipeTransport } from './pipes.js';
 
 /** Connect the child's stream to a new pipe (the default), as `subprocess.PIPE`. */
 export const PIPE = -1;
