@@ -336,4 +336,61 @@ describe('StreamReader (sans-IO)', () => {
     );
     assert.equal(r._bufferSize, 0);
   });
+
+  test('a waiting read(n) or readExactly(n) is completed by the feed itself, no coroutine wake-up first', async () => {
+    // Settled by the time feedData returns: a race against an already
+    // settled promise sees the read's result, not the marker.
+    const marker = (): Promise<string> => Promise.resolve('not yet');
+    const r = new StreamReader();
+    const p = r.read(100);
+    r.feedData(b('abc'));
+    assert.equal(String(await Promise.race([p, marker()])), 'abc');
+    const q = r.readExactly(4);
+    r.feedData(b('de'));
+    assert.equal(await Promise.race([q, marker()]), 'not yet');
+    r.feedData(b('fgh'));
+    assert.equal(String(await Promise.race([q, marker()])), 'defg');
+    assert.equal((await r.read(10)).toString(), 'h');
+    // An owned chunk read whole comes back as the very same Buffer.
+    const chunk = Buffer.from('whole');
+    const w = r.readExactly(5);
+    r._feedOwned(chunk);
+    assert.equal(await w, chunk);
+  });
+
+  test('EOF completes a waiting read(n) with an empty Buffer and fails a waiting readExactly with what arrived', async () => {
+    const r = new StreamReader();
+    const p = r.read(10);
+    r.feedEof();
+    assert.equal((await p).length, 0);
+    const s = new StreamReader();
+    const q = s.readExactly(10);
+    s.feedData(b('1234'));
+    s.feedEof();
+    await assert.rejects(q, (e: unknown) => {
+      assert.ok(e instanceof IncompleteReadError);
+      assert.equal(e.partial.toString(), '1234');
+      assert.equal(e.expected, 10);
+      return true;
+    });
+    assert.equal(s._bufferSize, 0);
+  });
+
+  test('a readExactly waiting for more than twice the limit keeps the transport reading; a full buffer without a reader pauses it', async () => {
+    const r = new StreamReader(4);
+    const calls: string[] = [];
+    r.setTransport({
+      pauseReading: () => calls.push('pause'),
+      resumeReading: () => calls.push('resume'),
+    } as never);
+    const p = r.readExactly(12);
+    r.feedData(b('0123456789')); // > 2 * limit, but the read needs more
+    assert.deepEqual(calls, []);
+    r.feedData(b('ab'));
+    assert.equal((await p).toString(), '0123456789ab');
+    r.feedData(b('0123456789')); // nobody reading: pause
+    assert.deepEqual(calls, ['pause']);
+    assert.equal((await r.readExactly(7)).toString(), '0123456');
+    assert.deepEqual(calls, ['pause', 'resume']); // back at or below the limit
+  });
 });

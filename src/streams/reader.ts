@@ -32,11 +32,8 @@ export function checkLimit(limit: unknown): number {
   return limit;
 }
 
-function checkSize(n: unknown, method: string): number {
-  if (typeof n !== 'number' || !Number.isInteger(n)) {
-    throw new TypeError(`${method}() size must be an integer, got ${inspect(n)}`);
-  }
-  return n;
+function checkSizeError(n: unknown, method: string): TypeError {
+  return new TypeError(`${method}() size must be an integer, got ${inspect(n)}`);
 }
 
 /** The separators of `readUntil`, shortest first (so the shortest match wins ties). */
@@ -55,6 +52,14 @@ function checkSeparators(separator: unknown): readonly Buffer[] {
   list.sort((a, b) => a.length - b.length);
   if (list[0]!.length === 0) throw new TypeError('Separator should be at least one-byte string');
   return list;
+}
+
+/** A read waiting for data (see StreamReader's `#waiter`). */
+interface Waiter {
+  resolve: (value: Buffer | undefined) => void;
+  reject: (e: Error) => void;
+  want: number;
+  exact: boolean;
 }
 
 /**
@@ -84,7 +89,13 @@ export class StreamReader implements AsyncIterable<Buffer> {
    */
   #shared = false;
   #eof = false;
-  #waiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  /**
+   * The read waiting for data. With `want` 0 it is woken (readUntil, which
+   * rescans); with `want` > 0 it is a `read(want)` (`exact` false) or a
+   * `readExactly(want)` that the feed completes itself, without waking a
+   * coroutine to do it: one promise and one microtask per message.
+   */
+  #waiter: Waiter | null = null;
   #exception: Error | null = null;
   #transport: ReadTransport | null = null;
   /** This reader paused the transport's reading. */
@@ -127,12 +138,31 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
-  /** Wake a read waiting for data or EOF. */
+  /**
+   * Data or EOF arrived: wake a waiting readUntil, or complete a waiting
+   * `read(n)` (it takes what is there) or `readExactly(n)` (once n bytes are
+   * there; at EOF it fails with what arrived). The transport runs the
+   * microtasks between two reads, so a `read(n)` completed here returns
+   * what a woken one would.
+   */
   #wakeupWaiter(): void {
     const w = this.#waiter;
-    if (w !== null) {
+    if (w === null) return;
+    const want = w.want;
+    if (want === 0) {
       this.#waiter = null;
-      w.resolve();
+      w.resolve(undefined);
+      return;
+    }
+    const len = this.#end - this.#start;
+    if (len >= want || (len > 0 && !w.exact)) {
+      this.#waiter = null;
+      w.resolve(this.#consume(want));
+      this.#maybeResumeTransport();
+    } else if (this.#eof) {
+      this.#waiter = null;
+      if (w.exact) w.reject(new IncompleteReadError(this.#consume(len), want));
+      else w.resolve(EMPTY);
     }
   }
 
@@ -200,7 +230,14 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
     this.#wakeupWaiter();
     const t = this.#transport;
-    if (t !== null && !this.#paused && this.#end - this.#start > 2 * this.#limit) {
+    // A readExactly still waiting needs more than is buffered: pausing now
+    // would deadlock it (a woken read would resume at its next wait).
+    if (
+      t !== null &&
+      !this.#paused &&
+      this.#waiter === null &&
+      this.#end - this.#start > 2 * this.#limit
+    ) {
       if (typeof t.pauseReading === 'function') {
         t.pauseReading();
         this.#paused = true;
@@ -243,8 +280,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     const len = this.#end - this.#start;
     if (n >= len) {
       // Everything: hand the bytes over without a copy and let the buffer
-      // go (it is never written into again).
-      const out = this.#buf.subarray(this.#start, this.#end);
+      // go (it is never written into again). An adopted chunk read whole
+      // (the usual case) is returned as it came: no view to make.
+      const buf = this.#buf;
+      const out =
+        this.#start === 0 && this.#end === buf.length ? buf : buf.subarray(this.#start, this.#end);
       this.#buf = EMPTY;
       this.#start = this.#end = 0;
       this.#shared = false;
@@ -270,8 +310,15 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * paused would deadlock (readExactly(n) with n > limit), so resume first.
    */
   #waitForData(method: string): Promise<void> {
-    // Not an async function: the caller awaits this one promise directly
-    // (one promise and one microtask hop fewer per wait on the hot path).
+    return this.#wait(method, 0, false) as Promise<void>;
+  }
+
+  /**
+   * The waiting read's promise: woken (`want` 0) or completed by the feed
+   * with `want` bytes (see #wakeupWaiter). Not an async function: the caller
+   * awaits this one promise directly.
+   */
+  #wait(method: string, want: number, exact: boolean): Promise<Buffer | undefined> {
     // A failure that arrived between a wake-up and this read's next wait
     // would otherwise leave it waiting forever (nothing is fed after it).
     if (this.#exception !== null) return Promise.reject(this.#exception);
@@ -286,8 +333,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
       this.#paused = false;
       this.#transport!.resumeReading();
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+    return new Promise<Buffer | undefined>((resolve, reject) => {
+      this.#waiter = { resolve, reject, want, exact };
     });
   }
 
@@ -297,25 +344,35 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * `n` bytes, as soon as at least one is buffered; an empty Buffer at EOF.
    * Not bounded by the limit.
    */
-  async read(n = -1): Promise<Buffer> {
-    checkSize(n, 'read');
-    if (this.#exception !== null) throw this.#exception;
-    if (n === 0) return EMPTY;
-    if (n < 0) {
-      // Read limit-sized blocks until EOF, so the transport is never left
-      // paused with a full buffer (asyncio's comment: it would deadlock).
-      const blocks: Buffer[] = [];
-      for (;;) {
-        const block = await this.read(this.#limit);
-        if (block.length === 0) break;
-        blocks.push(block);
-      }
-      return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
+  read(n = -1): Promise<Buffer> {
+    // Not an async function: a read that must wait returns the promise the
+    // feed completes (no coroutine frame, no second promise).
+    if (typeof n !== 'number' || !Number.isInteger(n)) {
+      return Promise.reject(checkSizeError(n, 'read'));
     }
-    if (this.#end === this.#start && !this.#eof) await this.#waitForData('read');
+    if (this.#exception !== null) return Promise.reject(this.#exception);
+    if (n === 0) return Promise.resolve(EMPTY);
+    if (n < 0) return this.#readAll();
+    if (this.#end === this.#start && !this.#eof) {
+      return this.#wait('read', n, false) as Promise<Buffer>;
+    }
     const data = this.#consume(n);
     this.#maybeResumeTransport();
-    return data;
+    return Promise.resolve(data);
+  }
+
+  /**
+   * `read(-1)`: limit-sized blocks until EOF, so the transport is never left
+   * paused with a full buffer (asyncio's comment: it would deadlock).
+   */
+  async #readAll(): Promise<Buffer> {
+    const blocks: Buffer[] = [];
+    for (;;) {
+      const block = await this.read(this.#limit);
+      if (block.length === 0) break;
+      blocks.push(block);
+    }
+    return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
   }
 
   /**
@@ -396,21 +453,23 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * IncompleteReadError with the bytes read (`partial`) and `expected` = n.
    * `n` < 0 is a RangeError.
    */
-  async readExactly(n: number): Promise<Buffer> {
-    checkSize(n, 'readExactly');
-    if (n < 0) throw new RangeError('readexactly size can not be less than zero');
-    if (this.#exception !== null) throw this.#exception;
-    if (n === 0) return EMPTY;
-    while (this.#end - this.#start < n) {
-      if (this.#eof) {
-        const partial = this.#consume(this.#end - this.#start);
-        throw new IncompleteReadError(partial, n);
-      }
-      await this.#waitForData('readExactly');
+  readExactly(n: number): Promise<Buffer> {
+    if (typeof n !== 'number' || !Number.isInteger(n)) {
+      return Promise.reject(checkSizeError(n, 'readExactly'));
     }
-    const data = this.#consume(n);
-    this.#maybeResumeTransport();
-    return data;
+    if (n < 0) {
+      return Promise.reject(new RangeError('readexactly size can not be less than zero'));
+    }
+    if (this.#exception !== null) return Promise.reject(this.#exception);
+    if (n === 0) return Promise.resolve(EMPTY);
+    const len = this.#end - this.#start;
+    if (len >= n) {
+      const data = this.#consume(n);
+      this.#maybeResumeTransport();
+      return Promise.resolve(data);
+    }
+    if (this.#eof) return Promise.reject(new IncompleteReadError(this.#consume(len), n));
+    return this.#wait('readExactly', n, true) as Promise<Buffer>;
   }
 
   /** `for await (const line of reader)`: each line from `readline()` until EOF. */
