@@ -24,6 +24,16 @@ function fed(data: string, eof = false, limit?: number): StreamReader {
   return r;
 }
 
+/** Give `r` a transport that records its pauseReading/resumeReading calls. */
+function recordPauses(r: StreamReader): string[] {
+  const calls: string[] = [];
+  r.setTransport({
+    pauseReading: () => calls.push('pause'),
+    resumeReading: () => calls.push('resume'),
+  } as never);
+  return calls;
+}
+
 describe('StreamReader (sans-IO)', () => {
   useHarness();
 
@@ -207,11 +217,7 @@ describe('StreamReader (sans-IO)', () => {
 
   test('readExactly larger than the limit does not deadlock on the paused transport', async () => {
     const r = new StreamReader(4);
-    const calls: string[] = [];
-    r.setTransport({
-      pauseReading: () => calls.push('pause'),
-      resumeReading: () => calls.push('resume'),
-    } as never);
+    const calls = recordPauses(r);
     r.feedData(b('0123456789')); // > 2 * limit: pauses
     assert.deepEqual(calls, ['pause']);
     const p = r.readExactly(12); // must resume to make progress
@@ -378,11 +384,7 @@ describe('StreamReader (sans-IO)', () => {
 
   test('a readExactly waiting for more than twice the limit keeps the transport reading; a full buffer without a reader pauses it', async () => {
     const r = new StreamReader(4);
-    const calls: string[] = [];
-    r.setTransport({
-      pauseReading: () => calls.push('pause'),
-      resumeReading: () => calls.push('resume'),
-    } as never);
+    const calls = recordPauses(r);
     const p = r.readExactly(12);
     r.feedData(b('0123456789')); // > 2 * limit, but the read needs more
     assert.deepEqual(calls, []);
