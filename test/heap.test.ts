@@ -8,16 +8,31 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { hasExternalGcRegression } from '../src/transports/heap.js';
 import { runChild } from './helpers/child.js';
 import { useHarness } from './helpers/harness.js';
 
 const child = fileURLToPath(new URL('./fixtures/heap-echo.js', import.meta.url));
 
+interface EchoResult {
+  state: string;
+  faultsPerMessage: number;
+  gcState: string;
+  minorGcs: number;
+  majorGcs: number;
+}
+
 /** Run the echo child (bounded in time); resolves with its JSON line. */
-async function run(env: NodeJS.ProcessEnv): Promise<{ state: string; faultsPerMessage: number }> {
-  const { out } = await runChild(child, { args: ['102400', '2000'], env });
+async function run(
+  env: NodeJS.ProcessEnv,
+  execArgv: string[] = [],
+  messages = 2000,
+): Promise<EchoResult> {
+  const { out } = await runChild(child, { args: ['102400', String(messages)], env, execArgv });
   return JSON.parse(out.trim());
 }
+
+const line = Number(process.versions.node.split('.')[0]);
 
 describe('warmHeap: owned regions on pages that stay mapped', () => {
   useHarness();
@@ -34,5 +49,57 @@ describe('warmHeap: owned regions on pages that stay mapped', () => {
     const r = await run({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=131072' });
     assert.equal(r.state, 'skipped');
     assert.ok(r.faultsPerMessage > 20, `${r.faultsPerMessage} minor faults per message`);
+  });
+});
+
+describe('tuneExternalGc: young read buffers collected by scavenges on every Node line', () => {
+  useHarness();
+
+  test('the V8 version rule: 13.6 to 13.x only', () => {
+    assert.equal(hasExternalGcRegression('11.3.244.8-node.33'), false);
+    assert.equal(hasExternalGcRegression('12.4.254.21-node.57'), false);
+    assert.equal(hasExternalGcRegression('13.5.212.10'), false);
+    assert.equal(hasExternalGcRegression('13.6.233.17-node.63'), true);
+    assert.equal(hasExternalGcRegression('13.10.1.1'), true);
+    assert.equal(hasExternalGcRegression('14.6.202.34-node.40'), false);
+    assert.equal(hasExternalGcRegression('garbage'), false);
+  });
+
+  test('which path this line takes, and no mark-compact over 200 MiB of read regions', async () => {
+    // Pinned per line: Node 24 (V8 13.6) sets the flag, the others need not.
+    const expected: Record<number, string> = {
+      20: 'not needed',
+      22: 'not needed',
+      24: 'done',
+      26: 'not needed',
+    };
+    assert.ok(line in expected, `Node ${line} is not pinned here: measure it and add it`);
+    const r = await run({});
+    assert.equal(r.gcState, expected[line]);
+    assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+  });
+
+  test('the control: with V8 13.6 young-generation sizing, or the flag off, they go to mark-compacts', async () => {
+    const CAPACITY_32 = '--scavenger-max-new-space-capacity-mb=32';
+    const FLAG_OFF = '--no-external-memory-accounted-in-global-limit';
+    if (line === 20) {
+      // V8 11 has neither knob (so neither the regression nor the fix).
+      await assert.rejects(run({}, [CAPACITY_32]), /bad option/);
+    } else if (line === 22) {
+      // Node 22 given Node 24's default young-generation capacity regresses the same way.
+      const r = await run({}, [CAPACITY_32], 4000);
+      assert.ok(r.majorGcs >= 2, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+    } else if (line === 24) {
+      const r = await run({}, [FLAG_OFF], 4000);
+      assert.equal(r.gcState, 'skipped');
+      assert.ok(r.majorGcs >= 2, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+    } else if (line === 26) {
+      // V8 14 scavenges young buffers again without the flag.
+      const r = await run({}, [FLAG_OFF], 4000);
+      assert.equal(r.gcState, 'not needed');
+      assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+    } else {
+      assert.fail(`Node ${line} is not pinned here: measure it and add it`);
+    }
   });
 });

@@ -34,6 +34,7 @@
 
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
+import { setFlagsFromString } from 'node:v8';
 
 /** Just under glibc's DEFAULT_MMAP_THRESHOLD_MAX (32 MiB on 64-bit), header and page rounding included. */
 export const WARM_HEAP_BLOCK = 31 * 1024 * 1024;
@@ -59,4 +60,67 @@ export function warmHeap(): void {
 /** @internal For tests: whether {@link warmHeap} ran in this process, was skipped, or is still to come. */
 export function warmHeapState(): 'not yet' | 'done' | 'skipped' {
   return state;
+}
+
+/**
+ * The V8 flag {@link tuneExternalGc} sets: external memory (ArrayBuffer
+ * backing stores) is counted in V8's global heap limit instead of against a
+ * separate fixed soft limit. V8 upstream has since turned it on by default.
+ */
+export const EXTERNAL_GC_FLAG = '--external-memory-accounted-in-global-limit';
+
+/** Flags by which the user already decided how young buffers are collected. */
+const EXTERNAL_GC_USER_FLAGS =
+  /^--(no-)?(external[-_]memory[-_]accounted[-_]in[-_]global[-_]limit|scavenger[-_]max[-_]new[-_]space[-_]capacity[-_]mb)\b/;
+
+/**
+ * Whether this V8 has the young-buffer regression {@link tuneExternalGc}
+ * works around: V8 13.6 to 13.x, which is Node 24. Node 20 and 22 (V8 11
+ * and 12) collect young buffers with scavenges and lack the flag; Node 26
+ * (V8 14) has the flag but measured no gain from it (100 KiB `Protocol`
+ * echo, 3 interleaved rounds: 20,164 req/s without, 19,509 with).
+ */
+export function hasExternalGcRegression(v8Version: string = process.versions.v8): boolean {
+  const m = /^(\d+)\.(\d+)\./.exec(v8Version);
+  return m !== null && Number(m[1]) === 13 && Number(m[2]) >= 6;
+}
+
+let gcState: 'not yet' | 'done' | 'skipped' | 'not needed' = 'not yet';
+
+/**
+ * Make Node 24 collect short-lived read buffers with cheap scavenges again.
+ *
+ * V8 runs a scavenge when the young generation's ArrayBuffers reach twice
+ * its maximum semi-space size. V8 13.6 (Node 24) raised the maximum young
+ * generation (`scavenger_max_new_space_capacity_mb` 8 to 32), which moved
+ * that trigger from 32 MiB to 128 MiB, above the fixed 64 MiB
+ * external-memory soft limit that starts a full mark-compact instead
+ * (nodejs/node#61967, #63863). Every owned read region is such a buffer, so
+ * on Node 24 a `Protocol` reading 100 KiB messages ran a mark-compact every
+ * ~40 ms and spent 29 µs of user CPU per message instead of 7 (measured: one
+ * scavenge and no mark-compact per 128 MiB with the flag this sets).
+ *
+ * Runs once per process, at the first large read (as {@link warmHeap}), and
+ * only on the V8 lines that need it. Skipped when the node command line
+ * already decides (`--[no-]external-memory-accounted-in-global-limit` or
+ * `--scavenger-max-new-space-capacity-mb`); pass
+ * `--no-external-memory-accounted-in-global-limit` to keep V8's default.
+ */
+export function tuneExternalGc(): void {
+  if (gcState !== 'not yet') return;
+  if (!hasExternalGcRegression()) {
+    gcState = 'not needed';
+    return;
+  }
+  if (process.execArgv.some((a) => EXTERNAL_GC_USER_FLAGS.test(a))) {
+    gcState = 'skipped';
+    return;
+  }
+  gcState = 'done';
+  setFlagsFromString(EXTERNAL_GC_FLAG);
+}
+
+/** @internal For tests: what {@link tuneExternalGc} did in this process. */
+export function externalGcState(): 'not yet' | 'done' | 'skipped' | 'not needed' {
+  return gcState;
 }

@@ -41,7 +41,7 @@ import {
   TransportBase,
   toBuffer,
 } from './base.js';
-import { warmHeap } from './heap.js';
+import { tuneExternalGc, warmHeap } from './heap.js';
 import type { AnyProtocol, Bytes, Transport } from './interfaces.js';
 
 /** asyncio reads at most 256 KiB per readiness event (max_size); so do we. */
@@ -521,6 +521,7 @@ export class StreamTransport extends TransportBase implements Transport {
         // room for a few reads like this one.
         this.#regionWant = Math.max(MIN_REGION, Math.min(MAX_READ, n * 4));
         warmHeap();
+        tuneExternalGc();
         this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
         this.#smallReads = 0;
       }
@@ -977,6 +978,9 @@ function onData(this: net.Socket, chunk: Buffer): void {
   // 'data' chunks are fresh Buffers from Node (one allocation per read), so
   // they are owned already: no copy. Large ones are malloc'ed and freed by
   // the collector like our own regions, so they profit from warmHeap() too.
-  if (chunk.length > COPY_MAX) warmHeap();
+  if (chunk.length > COPY_MAX) {
+    warmHeap();
+    tuneExternalGc();
+  }
   if (t !== undefined && t._state === ConnState.OPEN && t.isReading()) t._deliver(chunk);
 }
