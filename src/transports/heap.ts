@@ -63,11 +63,15 @@ export function warmHeapState(): 'not yet' | 'done' | 'skipped' {
 }
 
 /**
- * The V8 flag {@link tuneExternalGc} sets: external memory (ArrayBuffer
- * backing stores) is counted in V8's global heap limit instead of against a
- * separate fixed soft limit. V8 upstream has since turned it on by default.
+ * What {@link tuneExternalGc} sets: the maximum young-generation capacity
+ * V8 had before 13.6 (8, Node 22's), for the one decision that still reads
+ * the flag after startup.
+ * Set at run time, it leaves the young generation as it was sized at
+ * startup (measured: new space still grows to 64 MiB; given on the command
+ * line, the flag would cap it at 32 MiB) and moves only the scavenge
+ * trigger for young ArrayBuffers back from 128 MiB to 32 MiB.
  */
-export const EXTERNAL_GC_FLAG = '--external-memory-accounted-in-global-limit';
+export const EXTERNAL_GC_FLAG = '--scavenger-max-new-space-capacity-mb=8';
 
 /** Flags by which the user already decided how young buffers are collected. */
 const EXTERNAL_GC_USER_FLAGS =
@@ -76,9 +80,11 @@ const EXTERNAL_GC_USER_FLAGS =
 /**
  * Whether this V8 has the young-buffer regression {@link tuneExternalGc}
  * works around: V8 13.6 to 13.x, which is Node 24. Node 20 and 22 (V8 11
- * and 12) collect young buffers with scavenges and lack the flag; Node 26
- * (V8 14) has the flag but measured no gain from it (100 KiB `Protocol`
- * echo, 3 interleaved rounds: 20,164 req/s without, 19,509 with).
+ * and 12) collect young buffers with scavenges at 32 MiB; Node 26 (V8 14)
+ * scavenges them again and has no such flag (measured on its 100 KiB
+ * `Protocol` echo: no mark-compacts, and no gain from
+ * `--external-memory-accounted-in-global-limit`, 20,164 req/s without and
+ * 19,509 with, 3 interleaved rounds).
  */
 export function hasExternalGcRegression(v8Version: string = process.versions.v8): boolean {
   const m = /^(\d+)\.(\d+)\./.exec(v8Version);
@@ -97,14 +103,17 @@ let gcState: 'not yet' | 'done' | 'skipped' | 'not needed' = 'not yet';
  * external-memory soft limit that starts a full mark-compact instead
  * (nodejs/node#61967, #63863). Every owned read region is such a buffer, so
  * on Node 24 a `Protocol` reading 100 KiB messages ran a mark-compact every
- * ~40 ms and spent 29 µs of user CPU per message instead of 7 (measured: one
- * scavenge and no mark-compact per 128 MiB with the flag this sets).
+ * ~40 ms and spent 25-29 µs of user CPU per message instead of 7. With
+ * {@link EXTERNAL_GC_FLAG} set at run time the trigger is Node 22's again:
+ * scavenges, no mark-compacts, and a lower peak RSS than V8's other remedy
+ * (`--external-memory-accounted-in-global-limit`, which lets young buffers
+ * reach 128 MiB: 100 KiB echo peak RSS 114 MB against 199 MB, same req/s).
  *
  * Runs once per process, at the first large read (as {@link warmHeap}), and
  * only on the V8 lines that need it. Skipped when the node command line
- * already decides (`--[no-]external-memory-accounted-in-global-limit` or
- * `--scavenger-max-new-space-capacity-mb`); pass
- * `--no-external-memory-accounted-in-global-limit` to keep V8's default.
+ * already decides (`--scavenger-max-new-space-capacity-mb=N` or
+ * `--[no-]external-memory-accounted-in-global-limit`); pass
+ * `--scavenger-max-new-space-capacity-mb=32` to keep V8 13.6's default.
  */
 export function tuneExternalGc(): void {
   if (gcState !== 'not yet') return;
