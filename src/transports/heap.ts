@@ -71,7 +71,7 @@ export function warmHeapState(): 'not yet' | 'done' | 'skipped' {
  * line, the flag would cap it at 32 MiB) and moves only the scavenge
  * trigger for young ArrayBuffers back from 128 MiB to 32 MiB.
  */
-export const EXTERNAL_GC_FLAG = '--scavenger-max-new-space-capacity-mb=8';
+const EXTERNAL_GC_FLAG = '--scavenger-max-new-space-capacity-mb=8';
 
 /** Flags by which the user already decided how young buffers are collected. */
 const EXTERNAL_GC_USER_FLAGS =
@@ -132,4 +132,18 @@ export function tuneExternalGc(): void {
 /** @internal For tests: what {@link tuneExternalGc} did in this process. */
 export function externalGcState(): 'not yet' | 'done' | 'skipped' | 'not needed' {
   return gcState;
+}
+
+let largeReadsSeen = false;
+
+/**
+ * The first large read of this process (a read region, or a `'data'` chunk
+ * over COPY_MAX): {@link warmHeap} and {@link tuneExternalGc}, once. Every
+ * later call is one flag check.
+ */
+export function prepareForLargeReads(): void {
+  if (largeReadsSeen) return;
+  largeReadsSeen = true;
+  warmHeap();
+  tuneExternalGc();
 }

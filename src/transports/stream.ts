@@ -41,7 +41,7 @@ import {
   TransportBase,
   toBuffer,
 } from './base.js';
-import { tuneExternalGc, warmHeap } from './heap.js';
+import { prepareForLargeReads } from './heap.js';
 import type { AnyProtocol, Bytes, Transport } from './interfaces.js';
 
 /** asyncio reads at most 256 KiB per readiness event (max_size); so do we. */
@@ -520,8 +520,7 @@ export class StreamTransport extends TransportBase implements Transport {
         // Busy with large reads: the next read goes into a region of our own,
         // room for a few reads like this one.
         this.#regionWant = Math.max(MIN_REGION, Math.min(MAX_READ, n * 4));
-        warmHeap();
-        tuneExternalGc();
+        prepareForLargeReads();
         this.#region = Buffer.allocUnsafeSlow(this.#regionWant);
         this.#smallReads = 0;
       }
@@ -977,10 +976,8 @@ function onData(this: net.Socket, chunk: Buffer): void {
   const t: StreamTransport | undefined = (this as any)[kTransport];
   // 'data' chunks are fresh Buffers from Node (one allocation per read), so
   // they are owned already: no copy. Large ones are malloc'ed and freed by
-  // the collector like our own regions, so they profit from warmHeap() too.
-  if (chunk.length > COPY_MAX) {
-    warmHeap();
-    tuneExternalGc();
-  }
+  // the collector like our own regions, so they profit from warmHeap() and
+  // tuneExternalGc() too.
+  if (chunk.length > COPY_MAX) prepareForLargeReads();
   if (t !== undefined && t._state === ConnState.OPEN && t.isReading()) t._deliver(chunk);
 }
