@@ -20,6 +20,8 @@ interface EchoResult {
   gcState: string;
   minorGcs: number;
   majorGcs: number;
+  /** Bytes the pipe transport received (`pipe` mode only). */
+  bytes?: number;
 }
 
 /** Run the echo child (bounded in time); resolves with its JSON line. */
@@ -27,9 +29,9 @@ async function run(
   env: NodeJS.ProcessEnv,
   execArgv: string[] = [],
   messages = 2000,
-  via: 'regions' | 'sock' = 'regions',
+  via: 'regions' | 'sock' | 'pipe' = 'regions',
 ): Promise<EchoResult> {
-  const args = ['102400', String(messages), ...(via === 'sock' ? ['sock'] : [])];
+  const args = ['102400', String(messages), ...(via === 'regions' ? [] : [via])];
   const { out } = await runChild(child, { args, env, execArgv });
   return JSON.parse(out.trim());
 }
@@ -97,6 +99,29 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
     // Node 26's V8 still ends some of Node's own read buffers (the plain
     // server's) in a mark-compact: 1 or 2 over this half in 5 runs. The
     // other lines had none.
+    if (line !== 26) {
+      assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+    }
+  });
+
+  test("a subprocess's pipe ('readable' chunks of Node's own): the same path", async () => {
+    // 1,000 MB from `head -c` through a pipe transport. Without this path's
+    // call, Node 24 ran no scavenge and 7 mark-compacts over the counted
+    // half (and took 16 % longer); with it, 15 scavenges and at most one.
+    const expected: Record<number, string> = {
+      20: 'not needed',
+      22: 'not needed',
+      24: 'done',
+      26: 'not needed',
+    };
+    assert.ok(line in expected, `Node ${line} is not pinned here: measure it and add it`);
+    const r = await run({}, [], 10000, 'pipe');
+    assert.equal(r.bytes, 102400 * 10000);
+    assert.equal(r.state, 'done');
+    assert.equal(r.gcState, expected[line]);
+    // Node 26's V8 ends Node's pipe buffers in 3 to 8 mark-compacts here,
+    // with or without the accounting flag or other semi-space sizes (no V8
+    // flag of that line changed it), so nothing is asserted there.
     if (line !== 26) {
       assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
     }

@@ -42,7 +42,9 @@ import {
   TransportBase,
   toBuffer,
 } from './base.js';
+import { prepareForLargeReads } from './heap.js';
 import type { AnyProtocol, Bytes, ReadTransport, WriteTransport } from './interfaces.js';
+import { COPY_MAX } from './stream.js';
 
 /** asyncio's warning for writes dropped after a write pipe closed. */
 const LOST_WRITE_WARNING = 'pipe closed by peer or os.write(pipe, data) raised exception.';
@@ -306,6 +308,9 @@ export class ReadPipeTransport extends TransportBase implements ReadTransport {
       }
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : toBuffer(chunk, 'pipe chunk');
       if (data.length === 0) continue;
+      // Node's read buffers are young ArrayBuffers freed by the collector,
+      // like a socket's regions: the same heap and collector settings help.
+      if (data.length > COPY_MAX) prepareForLargeReads();
       if (this.#buffered) {
         if (!this._feedBuffered(data)) return;
       } else if (this._callData('dataReceived', 'data_received', data) === FAILED) {
