@@ -69,7 +69,7 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
     assert.equal(hasExternalGcRegression('garbage'), false);
   });
 
-  test('which path this line takes, and no mark-compact over 200 MiB of read regions', async () => {
+  test('which path this line takes, and scavenges, not mark-compacts, for 200 MiB of read regions', async () => {
     // Pinned per line: Node 24 (V8 13.6) sets the flag, the others need not.
     const expected: Record<number, string> = {
       20: 'not needed',
@@ -80,7 +80,17 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
     assert.ok(line in expected, `Node ${line} is not pinned here: measure it and add it`);
     const r = await run({});
     assert.equal(r.gcState, expected[line]);
-    assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+    const gcs = `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`;
+    if (line === 26) {
+      // Node 26's V8 also starts incremental marking for "external memory
+      // pressure" here: 0 to 4 small mark-compacts (0.7-1.5 ms on a 7 MB
+      // heap) per run on the benchmark machine. The accounting flag removes
+      // them but gained nothing (A/B, 100 KiB echo: 45,948 vs 46,448 req/s),
+      // so nothing is set; the young buffers still go to scavenges.
+      assert.ok(r.minorGcs >= 2, gcs);
+    } else {
+      assert.ok(r.majorGcs <= 1, gcs);
+    }
   });
 
   test("a socket passed in ('data' chunks): the same path, and Node's own read buffers profit too", async () => {
