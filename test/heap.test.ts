@@ -38,6 +38,21 @@ async function run(
 
 const line = Number(process.versions.node.split('.')[0]);
 
+/**
+ * What tuneExternalGc does on each line, pinned: Node 24 (V8 13.6) sets the
+ * flag, the others need not. Every path (regions, 'data' chunks, pipes)
+ * reaches it the same way.
+ */
+const GC_PATH: Record<number, string> = {
+  20: 'not needed',
+  22: 'not needed',
+  24: 'done',
+  26: 'not needed',
+};
+
+/** The collections of a run, for assertion messages. */
+const gcs = (r: EchoResult): string => `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`;
+
 describe('warmHeap: owned regions on pages that stay mapped', () => {
   useHarness();
 
@@ -70,47 +85,33 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
   });
 
   test('which path this line takes, and scavenges, not mark-compacts, for 200 MiB of read regions', async () => {
-    // Pinned per line: Node 24 (V8 13.6) sets the flag, the others need not.
-    const expected: Record<number, string> = {
-      20: 'not needed',
-      22: 'not needed',
-      24: 'done',
-      26: 'not needed',
-    };
-    assert.ok(line in expected, `Node ${line} is not pinned here: measure it and add it`);
+    assert.ok(line in GC_PATH, `Node ${line} is not pinned here: measure it and add it`);
     const r = await run({});
-    assert.equal(r.gcState, expected[line]);
-    const gcs = `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`;
+    assert.equal(r.gcState, GC_PATH[line]);
     if (line === 26) {
       // Node 26's V8 also starts incremental marking for "external memory
       // pressure" here: 0 to 4 small mark-compacts (0.7-1.5 ms on a 7 MB
       // heap) per run on the benchmark machine. The accounting flag removes
       // them but gained nothing (A/B, 100 KiB echo: 45,948 vs 46,448 req/s),
       // so nothing is set; the young buffers still go to scavenges.
-      assert.ok(r.minorGcs >= 2, gcs);
+      assert.ok(r.minorGcs >= 2, gcs(r));
     } else {
-      assert.ok(r.majorGcs <= 1, gcs);
+      assert.ok(r.majorGcs <= 1, gcs(r));
     }
   });
 
   test("a socket passed in ('data' chunks): the same path, and Node's own read buffers profit too", async () => {
     // Here only protoloop's 'data' path sees large reads (the server is Node
     // net), so this fails unless that path calls tuneExternalGc as well.
-    const expected: Record<number, string> = {
-      20: 'not needed',
-      22: 'not needed',
-      24: 'done',
-      26: 'not needed',
-    };
-    assert.ok(line in expected, `Node ${line} is not pinned here: measure it and add it`);
+    assert.ok(line in GC_PATH, `Node ${line} is not pinned here: measure it and add it`);
     const r = await run({}, [], 2000, 'sock');
     assert.equal(r.state, 'done');
-    assert.equal(r.gcState, expected[line]);
+    assert.equal(r.gcState, GC_PATH[line]);
     // Node 26's V8 still ends some of Node's own read buffers (the plain
     // server's) in a mark-compact: 1 or 2 over this half in 5 runs. The
     // other lines had none.
     if (line !== 26) {
-      assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+      assert.ok(r.majorGcs <= 1, gcs(r));
     }
   });
 
@@ -118,22 +119,16 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
     // 1,000 MB from `head -c` through a pipe transport. Without this path's
     // call, Node 24 ran no scavenge and 7 mark-compacts over the counted
     // half (and took 16 % longer); with it, 15 scavenges and at most one.
-    const expected: Record<number, string> = {
-      20: 'not needed',
-      22: 'not needed',
-      24: 'done',
-      26: 'not needed',
-    };
-    assert.ok(line in expected, `Node ${line} is not pinned here: measure it and add it`);
+    assert.ok(line in GC_PATH, `Node ${line} is not pinned here: measure it and add it`);
     const r = await run({}, [], 10000, 'pipe');
     assert.equal(r.bytes, 102400 * 10000);
     assert.equal(r.state, 'done');
-    assert.equal(r.gcState, expected[line]);
+    assert.equal(r.gcState, GC_PATH[line]);
     // Node 26's V8 ends Node's pipe buffers in 3 to 8 mark-compacts here,
     // with or without the accounting flag or other semi-space sizes (no V8
     // flag of that line changed it), so nothing is asserted there.
     if (line !== 26) {
-      assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+      assert.ok(r.majorGcs <= 1, gcs(r));
     }
   });
 
@@ -146,17 +141,17 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
     } else if (line === 22) {
       // Node 22 given Node 24's default young-generation capacity regresses the same way.
       const r = await run({}, [CAPACITY_32], 4000);
-      assert.ok(r.majorGcs >= 2, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+      assert.ok(r.majorGcs >= 2, gcs(r));
     } else if (line === 24) {
       // The user keeps V8 13.6's default: tuneExternalGc stands aside.
       const r = await run({}, [CAPACITY_32], 4000);
       assert.equal(r.gcState, 'skipped');
-      assert.ok(r.majorGcs >= 2, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+      assert.ok(r.majorGcs >= 2, gcs(r));
     } else if (line === 26) {
       // V8 14 scavenges young buffers again without the flag.
       const r = await run({}, [FLAG_OFF], 4000);
       assert.equal(r.gcState, 'not needed');
-      assert.ok(r.majorGcs <= 1, `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`);
+      assert.ok(r.majorGcs <= 1, gcs(r));
     } else {
       assert.fail(`Node ${line} is not pinned here: measure it and add it`);
     }
