@@ -148,10 +148,13 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
       assert.equal(r.gcState, 'skipped');
       assert.ok(r.majorGcs >= 2, gcs(r));
     } else if (line === 26) {
-      // V8 14 scavenges young buffers again without the flag.
+      // V8 14 scavenges young buffers again without the flag (7-8 scavenges
+      // here, where Node 24 with V8 13.6's default runs none). It may also
+      // run small mark-compacts for external memory pressure: 0 to 7 in 8
+      // runs on the benchmark machine of 2026-12-07, so they are not bounded.
       const r = await run({}, [FLAG_OFF], 4000);
       assert.equal(r.gcState, 'not needed');
-      assert.ok(r.majorGcs <= 1, gcs(r));
+      assert.ok(r.minorGcs >= 2, gcs(r));
     } else {
       assert.fail(`Node ${line} is not pinned here: measure it and add it`);
     }

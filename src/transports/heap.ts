@@ -81,10 +81,11 @@ const EXTERNAL_GC_USER_FLAGS =
  * Whether this V8 has the young-buffer regression {@link tuneExternalGc}
  * works around: V8 13.6 to 13.x, which is Node 24. Node 20 and 22 (V8 11
  * and 12) collect young buffers with scavenges at 32 MiB; Node 26 (V8 14)
- * scavenges them again and has no such flag (measured on its 100 KiB
- * `Protocol` echo: no mark-compacts, and no gain from
- * `--external-memory-accounted-in-global-limit`, 20,164 req/s without and
- * 19,509 with, 3 interleaved rounds).
+ * scavenges them again and has no such flag. It may add a few small
+ * mark-compacts for external memory pressure, which
+ * `--external-memory-accounted-in-global-limit` removes without any gain
+ * (100 KiB `Protocol` echo: 20,164 req/s without and 19,509 with, 3
+ * interleaved rounds; on a later machine 45,948 and 46,448, 4 rounds).
  */
 export function hasExternalGcRegression(v8Version: string = process.versions.v8): boolean {
   const m = /^(\d+)\.(\d+)\./.exec(v8Version);
