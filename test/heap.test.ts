@@ -50,6 +50,12 @@ const GC_PATH: Record<number, string> = {
   26: 'not needed',
 };
 
+/** This line's pinned tuneExternalGc path; fails for a line not pinned yet. */
+function pinnedPath(): string {
+  assert.ok(line in GC_PATH, `Node ${line} is not pinned here: measure it and add it`);
+  return GC_PATH[line]!;
+}
+
 /** The collections of a run, for assertion messages. */
 const gcs = (r: EchoResult): string => `${r.majorGcs} mark-compacts, ${r.minorGcs} scavenges`;
 
@@ -85,9 +91,8 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
   });
 
   test('which path this line takes, and scavenges, not mark-compacts, for 200 MiB of read regions', async () => {
-    assert.ok(line in GC_PATH, `Node ${line} is not pinned here: measure it and add it`);
     const r = await run({});
-    assert.equal(r.gcState, GC_PATH[line]);
+    assert.equal(r.gcState, pinnedPath());
     if (line === 26) {
       // Node 26's V8 also starts incremental marking for "external memory
       // pressure" here: 0 to 4 small mark-compacts (0.7-1.5 ms on a 7 MB
@@ -103,10 +108,9 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
   test("a socket passed in ('data' chunks): the same path, and Node's own read buffers profit too", async () => {
     // Here only protoloop's 'data' path sees large reads (the server is Node
     // net), so this fails unless that path calls tuneExternalGc as well.
-    assert.ok(line in GC_PATH, `Node ${line} is not pinned here: measure it and add it`);
     const r = await run({}, [], 2000, 'sock');
     assert.equal(r.state, 'done');
-    assert.equal(r.gcState, GC_PATH[line]);
+    assert.equal(r.gcState, pinnedPath());
     // Node 26's V8 still ends some of Node's own read buffers (the plain
     // server's) in a mark-compact: 1 or 2 over this half in 5 runs. The
     // other lines had none.
@@ -119,11 +123,10 @@ describe('tuneExternalGc: young read buffers collected by scavenges on every Nod
     // 1,000 MB from `head -c` through a pipe transport. Without this path's
     // call, Node 24 ran no scavenge and 7 mark-compacts over the counted
     // half (and took 16 % longer); with it, 15 scavenges and at most one.
-    assert.ok(line in GC_PATH, `Node ${line} is not pinned here: measure it and add it`);
     const r = await run({}, [], 10000, 'pipe');
     assert.equal(r.bytes, 102400 * 10000);
     assert.equal(r.state, 'done');
-    assert.equal(r.gcState, GC_PATH[line]);
+    assert.equal(r.gcState, pinnedPath());
     // Node 26's V8 ends Node's pipe buffers in 3 to 8 mark-compacts here,
     // with or without the accounting flag or other semi-space sizes (no V8
     // flag of that line changed it), so nothing is asserted there.
